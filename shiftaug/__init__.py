@@ -1,0 +1,27 @@
+"""shiftaug: batched, exact translation and object-placement augmentation for PyTorch.
+
+The public surface:
+
+- :mod:`shiftaug.functional`: pure kernels (``translate_image``, ``translate_mask``, ...)
+- :mod:`shiftaug.params`: samplers returning typed parameter records
+- transforms such as :class:`shiftaug.RandomTranslate`
+- :mod:`shiftaug.adapters`: kornia, torchvision, albumentations and DataLoader integration
+"""
+
+from . import functional, params
+from ._checks import get_validate_args, set_validate_args
+from ._version import __version__
+from .params import TranslateParams
+from .transforms import RandomTransform, RandomTranslate, TranslateOutput
+
+__all__ = [
+    "RandomTransform",
+    "RandomTranslate",
+    "TranslateOutput",
+    "TranslateParams",
+    "__version__",
+    "functional",
+    "get_validate_args",
+    "params",
+    "set_validate_args",
+]

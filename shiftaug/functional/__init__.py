@@ -1,0 +1,27 @@
+"""Pure translation kernels: no randomness, no state, batched, device-agnostic.
+
+Each kernel takes plain tensors plus explicit metadata and returns new tensors; inputs are never
+modified. Conventions (axes, signs, pixel grid, box formats) are in ``docs/conventions.md``.
+"""
+
+from ._boxes import BOX_FORMATS, clip_boxes, convert_boxes, masks_to_boxes, translate_boxes
+from ._image import IMAGE_DTYPES, INTERPOLATIONS, translate_image
+from ._index import PADDING_MODES, source_index
+from ._keypoints import translate_keypoints
+from ._mask import MASK_DTYPES, translate_mask
+
+__all__ = [
+    "BOX_FORMATS",
+    "IMAGE_DTYPES",
+    "INTERPOLATIONS",
+    "MASK_DTYPES",
+    "PADDING_MODES",
+    "clip_boxes",
+    "convert_boxes",
+    "masks_to_boxes",
+    "source_index",
+    "translate_boxes",
+    "translate_image",
+    "translate_keypoints",
+    "translate_mask",
+]

@@ -1,0 +1,80 @@
+"""Shift arguments: parse, broadcast and validate ``(dx, dy)`` pixel shifts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from .._checks import check_finite_tensor, describe
+
+__all__ = ["as_shift", "broadcast_shift", "leading_shift"]
+
+ShiftLike = torch.Tensor | Sequence[float] | Sequence[Sequence[float]]
+
+
+def as_shift(
+    shift: object, device: torch.device, name: str = "shift", *, check_values: bool = True
+) -> torch.Tensor:
+    """Turn ``shift`` into a ``(*batch, 2)`` tensor on ``device`` (float or integer dtype).
+
+    ``check_values=False`` skips the NaN/inf check, for shifts drawn by our own samplers.
+    """
+    if isinstance(shift, torch.Tensor):
+        tensor = shift
+        if tensor.dtype == torch.bool or tensor.is_complex():
+            raise TypeError(f"`{name}` must be a real-valued tensor, but got dtype {tensor.dtype}.")
+    elif isinstance(shift, (list, tuple)):
+        try:
+            tensor = torch.as_tensor(shift)
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(
+                f"`{name}` must be a tensor or a (nested) sequence of numbers of shape "
+                f"(*batch, 2), but got {describe(shift)}."
+            ) from None
+        if tensor.dtype == torch.bool:
+            raise TypeError(f"`{name}` must hold numbers, but got booleans {describe(shift)}.")
+    else:
+        raise TypeError(
+            f"`{name}` must be a tensor or a sequence (dx, dy) of numbers, but got "
+            f"{type(shift).__name__}."
+        )
+    if tensor.ndim == 0 or tensor.shape[-1] != 2:
+        raise ValueError(
+            f"`{name}` must have shape (*batch, 2) holding (dx, dy), but got shape "
+            f"{tuple(tensor.shape)}."
+        )
+    if check_values:
+        check_finite_tensor(name, tensor)
+    return tensor.to(device=device, non_blocking=True)
+
+
+def broadcast_shift(
+    shift: torch.Tensor, batch: torch.Size, name: str = "shift", target: str = "image"
+) -> torch.Size:
+    """The broadcast of ``shift.shape[:-1]`` and ``batch`` (NumPy rules), or a clear error."""
+    try:
+        return torch.broadcast_shapes(tuple(shift.shape[:-1]), tuple(batch))
+    except RuntimeError:
+        raise ValueError(
+            f"`{name}` of shape {tuple(shift.shape)} does not broadcast against the {target}'s "
+            f"batch shape {tuple(batch)}; expected (*batch, 2) with batch broadcastable to "
+            f"{tuple(batch)}."
+        ) from None
+
+
+def leading_shift(shift: torch.Tensor, batch: torch.Size, name: str, target: str) -> torch.Tensor:
+    """Align ``shift``'s batch dims with the *leading* dims of ``batch``.
+
+    Used for targets whose trailing batch dims are not samples (``K`` instance masks, ``M``
+    boxes): a ``(N, 2)`` shift then applies to an ``(N, K, H, W)`` mask or ``(N, M, 4)`` boxes.
+    """
+    extra = len(batch) - (shift.ndim - 1)
+    if extra < 0:
+        raise ValueError(
+            f"`{name}` of shape {tuple(shift.shape)} has more batch dimensions than the {target} "
+            f"(batch shape {tuple(batch)})."
+        )
+    aligned = shift.reshape(*shift.shape[:-1], *([1] * extra), 2)
+    broadcast_shift(aligned, batch, name, target)
+    return aligned

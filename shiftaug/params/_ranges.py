@@ -1,0 +1,94 @@
+"""Parsing of shift ranges: ``a``, ``(ax, ay)`` or per axis ``(low, high)``."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .._checks import describe
+
+__all__ = ["AxisRange", "ShiftRange", "parse_shift_range"]
+
+
+@dataclass(frozen=True)
+class AxisRange:
+    """Closed interval ``[low, high]`` for one axis, in the unit of its :class:`ShiftRange`."""
+
+    low: float
+    high: float
+
+    @property
+    def half_width(self) -> float:
+        return (self.high - self.low) / 2
+
+
+@dataclass(frozen=True)
+class ShiftRange:
+    """Per-axis shift intervals; ``unit`` is ``"px"`` (pixels) or ``"frac"`` (of W for x, H for y)."""
+
+    x: AxisRange
+    y: AxisRange
+    unit: str
+
+    def in_pixels(self, image_size: tuple[int, int]) -> ShiftRange:
+        """The same range in pixels for an image of ``(H, W)``."""
+        if self.unit == "px":
+            return self
+        height, width = image_size
+        return ShiftRange(
+            AxisRange(self.x.low * width, self.x.high * width),
+            AxisRange(self.y.low * height, self.y.high * height),
+            "px",
+        )
+
+    def is_zero(self) -> bool:
+        return self.x == AxisRange(0.0, 0.0) and self.y == AxisRange(0.0, 0.0)
+
+
+def parse_shift_range(name: str, value: object, unit: str) -> ShiftRange:
+    """Parse a user range.
+
+    Grammar: ``range := a | (axis_x, axis_y)`` and ``axis := a | (low, high)``, where a bare number
+    ``a >= 0`` means the symmetric interval ``[-a, a]``. So ``4`` is ``[-4, 4]`` on both axes,
+    ``(4, 2)`` is ``x in [-4, 4], y in [-2, 2]`` (as torchvision's and kornia's ``translate``), and
+    ``((0, 8), 2)`` is ``x in [0, 8], y in [-2, 2]``.
+    """
+    expectation = (
+        "a number a >= 0 (meaning [-a, a]), a pair (x, y) of such numbers, or a pair whose "
+        "entries may also be (low, high) intervals"
+    )
+    if _is_number(value):
+        axis = _parse_axis(name, value, expectation)
+        return ShiftRange(axis, axis, unit)
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return ShiftRange(
+            _parse_axis(f"{name}[0]", value[0], expectation),
+            _parse_axis(f"{name}[1]", value[1], expectation),
+            unit,
+        )
+    raise TypeError(f"`{name}` must be {expectation}, but got {describe(value)}.")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _parse_axis(name: str, value: object, expectation: str) -> AxisRange:
+    if _is_number(value):
+        number = float(value)  # type: ignore[arg-type]
+        if not math.isfinite(number) or number < 0:
+            raise ValueError(
+                f"`{name}` must be a finite number >= 0 (a symmetric range [-a, a]), but got "
+                f"{value!r}; give an interval as (low, high)."
+            )
+        return AxisRange(-number, number)
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(map(_is_number, value)):
+        low, high = float(value[0]), float(value[1])
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise ValueError(f"`{name}` must be a finite interval (low, high), but got {value!r}.")
+        if low > high:
+            raise ValueError(
+                f"`{name}` must be an interval (low, high) with low <= high, but got {value!r}."
+            )
+        return AxisRange(low, high)
+    raise TypeError(f"`{name}` must be {expectation}, but got {describe(value)}.")

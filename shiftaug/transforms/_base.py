@@ -1,0 +1,57 @@
+"""The one base class below ``nn.Module``: what every random transform shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from .._checks import check_probability, describe
+
+__all__ = ["RandomTransform", "sample_layout"]
+
+
+class RandomTransform(nn.Module):
+    """Sampler + kernel. Subclasses implement ``make_params`` and ``forward``.
+
+    Attributes:
+        p: probability that a sample is transformed.
+        same_on_batch: draw one set of parameters for the whole batch.
+        generator: optional :class:`torch.Generator`; draws happen on its device.
+        last_params: parameters of the most recent call (for replay and inversion).
+    """
+
+    def __init__(self, *, p: float, same_on_batch: bool, generator: torch.Generator | None) -> None:
+        super().__init__()
+        self.p = check_probability("p", p)
+        if not isinstance(same_on_batch, bool):
+            raise TypeError(f"`same_on_batch` must be a bool, but got {describe(same_on_batch)}.")
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(
+                f"`generator` must be a torch.Generator or None, but got {describe(generator)}."
+            )
+        self.same_on_batch = same_on_batch
+        self.generator = generator
+        self.last_params: Any = None
+
+    def make_params(self, image: torch.Tensor) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def sample_layout(image: torch.Tensor, name: str = "image") -> tuple[int, tuple[int, ...]]:
+    """Number of samples and the shape a ``(N, 2)`` parameter takes to broadcast over ``image``.
+
+    ``(C, H, W)`` is one sample (parameters of shape ``(2,)``); ``(N, C, H, W)`` is ``N``
+    samples; in ``(N, T, C, H, W)`` (video) all ``T`` frames of a sample share its parameters.
+    """
+    if not isinstance(image, torch.Tensor):
+        raise TypeError(f"`{name}` must be a torch.Tensor, but got {type(image).__name__}.")
+    if image.ndim < 3:
+        raise ValueError(
+            f"`{name}` must have shape (C, H, W), (N, C, H, W) or (N, ..., C, H, W), but got a "
+            f"tensor of shape {tuple(image.shape)}."
+        )
+    if image.ndim == 3:
+        return 1, ()
+    return image.shape[0], (image.shape[0],) + (1,) * (image.ndim - 4)
