@@ -1,0 +1,97 @@
+"""The inpainting protocol and the backend registry.
+
+A backend fills holes: ``(images (N, C, H, W), holes (N, 1, H, W) bool) -> images`` where pixels
+outside the holes are returned unchanged (bit for bit) and the dtype/device of ``images`` is kept.
+Backends register under a short name so transforms and configs can refer to them by string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+import torch
+
+from .._checks import describe
+
+__all__ = [
+    "Inpainter",
+    "available_inpainters",
+    "check_inpaint_inputs",
+    "get_inpainter",
+    "register_inpainter",
+]
+
+
+@runtime_checkable
+class Inpainter(Protocol):
+    """Anything callable as ``inpainter(images, holes) -> images``."""
+
+    def __call__(self, images: torch.Tensor, holes: torch.Tensor) -> torch.Tensor: ...
+
+
+_REGISTRY: dict[str, Callable[..., Inpainter]] = {}
+T = TypeVar("T", bound=Callable[..., Inpainter])
+
+
+def register_inpainter(name: str) -> Callable[[T], T]:
+    """Class decorator: make a backend available as ``get_inpainter(name, **options)``."""
+
+    def decorate(factory: T) -> T:
+        if name in _REGISTRY:
+            raise ValueError(f"An inpainting backend named {name!r} is already registered.")
+        _REGISTRY[name] = factory
+        return factory
+
+    return decorate
+
+
+def available_inpainters() -> tuple[str, ...]:
+    """Names accepted by :func:`get_inpainter`."""
+    return tuple(sorted(_REGISTRY))
+
+
+def get_inpainter(backend: str | Inpainter, **options: Any) -> Inpainter:
+    """A backend by name (built with ``options``), or ``backend`` itself if it is callable."""
+    if isinstance(backend, str):
+        if backend not in _REGISTRY:
+            raise ValueError(
+                f"`backend` must be one of {available_inpainters()} or a callable "
+                f"(images, holes) -> images, but got {backend!r}."
+            )
+        return _REGISTRY[backend](**options)
+    if callable(backend):
+        if options:
+            raise ValueError(
+                f"Options {sorted(options)} can only be given with a backend name, not with a "
+                "ready-made backend object."
+            )
+        return backend
+    raise TypeError(
+        f"`backend` must be a backend name or a callable (images, holes) -> images, but got "
+        f"{describe(backend)}."
+    )
+
+
+def check_inpaint_inputs(images: object, holes: object) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate the protocol's inputs; returns them unchanged."""
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"`images` must be a torch.Tensor, but got {type(images).__name__}.")
+    if not isinstance(holes, torch.Tensor):
+        raise TypeError(f"`holes` must be a torch.Tensor, but got {type(holes).__name__}.")
+    if images.ndim != 4:
+        raise ValueError(
+            f"`images` must have shape (N, C, H, W), but got a tensor of shape {tuple(images.shape)}."
+        )
+    expected = (images.shape[0], 1, *images.shape[-2:])
+    if tuple(holes.shape) != expected:
+        raise ValueError(
+            f"`holes` must have shape {expected} to match `images`, but got {tuple(holes.shape)}."
+        )
+    if holes.dtype != torch.bool:
+        raise TypeError(f"`holes` must be a bool tensor, but got dtype {holes.dtype}.")
+    if holes.device != images.device:
+        raise ValueError(
+            f"`holes` must be on the images' device {images.device}, but got {holes.device}."
+        )
+    return images, holes
