@@ -1,0 +1,147 @@
+"""Timing helpers shared by every benchmark script (kornia's benchmark methodology).
+
+- warm-up calls before timing; median and inter-quartile spread over repeats;
+- device synchronisation inside the timed region;
+- pinned seeds; machine and library versions recorded next to the numbers;
+- results written as JSON plus a markdown table (and optionally a PNG bar plot).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+__all__ = ["Measurement", "environment", "measure", "sync", "write_results"]
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass
+class Measurement:
+    """One timed case: ``times_ms`` holds one entry per repeat (each the mean of ``number`` calls)."""
+
+    suite: str
+    case: str
+    method: str
+    times_ms: list[float]
+    items: int = 1  # images processed per call, for throughput
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.times_ms)
+
+    @property
+    def spread_ms(self) -> tuple[float, float]:
+        """(25th, 75th) percentile of the repeats."""
+        ordered = sorted(self.times_ms)
+        quartiles = statistics.quantiles(ordered, n=4) if len(ordered) > 1 else ordered * 3
+        return quartiles[0], quartiles[-1]
+
+    @property
+    def items_per_s(self) -> float:
+        return self.items / (self.median_ms / 1e3)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(
+            median_ms=self.median_ms, spread_ms=self.spread_ms, items_per_s=self.items_per_s
+        )
+        return data
+
+
+def sync(device: torch.device | str | None = None) -> None:
+    """Wait for queued work on ``device`` (no-op on CPU)."""
+    device = torch.device(device) if device is not None else None
+    if device is not None and device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure(
+    fn: Callable[[], Any],
+    *,
+    suite: str,
+    case: str,
+    method: str,
+    items: int = 1,
+    device: torch.device | str | None = None,
+    warmup: int = 3,
+    repeats: int = 15,
+    number: int | None = None,
+    min_time_s: float = 0.02,
+    extra: dict[str, Any] | None = None,
+) -> Measurement:
+    """Time ``fn`` after ``warmup`` calls: ``repeats`` samples, each the mean over ``number`` calls.
+
+    ``number`` defaults to enough calls for one sample to last ``min_time_s`` (so very fast
+    calls are not dominated by timer resolution).
+    """
+    for _ in range(warmup):
+        fn()
+    sync(device)
+    if number is None:
+        start = time.perf_counter()
+        fn()
+        sync(device)
+        once = max(time.perf_counter() - start, 1e-7)
+        number = max(1, min(1000, int(min_time_s / once)))
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        sync(device)
+        times.append((time.perf_counter() - start) / number * 1e3)
+    return Measurement(suite, case, method, times, items, dict(extra or {}))
+
+
+def environment() -> dict[str, Any]:
+    """Machine and library versions, recorded with every result file."""
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "cuda_device": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+        "time": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+    for name in ("kornia", "torchvision", "albumentations", "cv2", "numpy", "shiftaug"):
+        try:
+            module = __import__(name)
+            info[name] = getattr(module, "__version__", "?")
+        except ImportError:
+            info[name] = None
+    return info
+
+
+def write_results(
+    name: str,
+    measurements: Sequence[Measurement],
+    table: str,
+    *,
+    summary: dict[str, Any] | None = None,
+    out_dir: Path | None = None,
+) -> tuple[Path, Path]:
+    """Write ``<name>.json`` (raw repeats + environment) and ``<name>.md`` (``table``)."""
+    out_dir = out_dir or RESULTS
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out_dir / f"{name}.json", out_dir / f"{name}.md"
+    payload = {
+        "environment": environment(),
+        "summary": summary or {},
+        "measurements": [m.to_dict() for m in measurements],
+    }
+    json_path.write_text(json.dumps(payload, indent=2) + "\n")
+    md_path.write_text(table.rstrip() + "\n")
+    return json_path, md_path
