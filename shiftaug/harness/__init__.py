@@ -1,0 +1,1 @@
+"""The training harness: offline data, models, invariance metrics, training and reports."""
