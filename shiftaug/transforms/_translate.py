@@ -141,8 +141,9 @@ class RandomTranslate(RandomTransform):
             params = self.make_params(image)
         else:
             _check_params(params, count, image)
-        self.last_params = params
-        return self._run(image, mask, boxes, keypoints, params, params.shift, shape)
+        out = self._run(image, mask, boxes, keypoints, params, params.shift, shape)
+        self.last_params = params  # only once the call succeeded
+        return out
 
     def inverse(
         self,
