@@ -1,0 +1,308 @@
+"""The one mechanism behind every framework adapter: a :class:`Binding` per core transform.
+
+kornia, torchvision and albumentations all call a transform **target by target**: the image,
+then the mask, then the boxes, each with the parameters drawn once for the call. A core
+transform (:class:`shiftaug.RandomTranslate`) instead takes everything in one ``forward``. A
+:class:`Binding` bridges the two. It owns one core transform (built from the adapter's
+arguments, so every argument is validated by the core, with the core's messages) and offers:
+
+- :meth:`Binding.draw`: parameters for ``count`` samples of an ``(H, W)`` image, from the
+  core's sampler (the only place randomness happens), optionally with a framework's generator;
+- :meth:`Binding.image`, :meth:`Binding.mask`, :meth:`Binding.boxes`, :meth:`Binding.keypoints`:
+  apply those parameters to one target at a time, giving exactly the core kernel's result;
+- :meth:`Binding.invert`: parameters that undo a draw (for ``inverse`` in kornia);
+- :meth:`Binding.to_tensors` / :meth:`Binding.from_tensors`: the record as a flat dict of
+  ``(N, ...)`` tensors, for frameworks that store parameters as dicts (kornia's ``_params``).
+
+**Sample layout.** Parameters hold ``N`` samples. With ``N == 1`` they apply to a whole target
+of any shape (one image, a ``(T, C, H, W)`` clip, ``(M, 4)`` boxes, ``(P, K, 2)`` keypoints);
+with ``N > 1`` a target's first dimension must be ``N`` and sample ``i`` moves entry ``i``.
+``params.select(i)`` gives sample ``i``'s parameters for per-sample target lists.
+
+**How to wrap another core transform** (for example ``RandomRelocate``):
+
+1. Subclass :class:`Binding`; set ``core_class`` (the :class:`~shiftaug.RandomTransform`
+   subclass) and ``params_class`` (its frozen parameter dataclass). Implement the four target methods and, where meaningful, :meth:`invert`;
+   override :meth:`draw` if its parameters depend on more than the image size (then
+   adapters pass the targets through ``draw``'s ``targets`` argument), and
+   :meth:`from_tensors` if the record holds metadata other than ``image_size``. The record
+   must support ``len()`` and ``select(index)`` like :class:`~shiftaug.TranslateParams`.
+2. In each framework module, subclass that framework's adapter base
+   (``shiftaug.adapters.torchvision.ShiftaugTransform``,
+   ``shiftaug.adapters.albumentations.ShiftaugDualTransform``,
+   ``shiftaug.adapters.kornia.ShiftaugAugmentation``): write an ``__init__`` with the
+   transform's explicit arguments and pass ``YourBinding.build(**core_kwargs)`` to the base.
+   The base does the framework's plumbing (target dispatch, batching, randomness, replay,
+   serialization); the new class only lists its arguments. ``RandomTranslate`` in each
+   module is the worked example.
+3. Add the new class to the parametrised lists in ``tests/adapters/`` (they check the pixels
+   against the core kernel for the parameters the adapter reports).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
+import warnings
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any, ClassVar
+
+import torch
+
+from .._checks import describe
+from ..functional._boxes import translate_boxes_
+from ..functional._image import translate_image_
+from ..functional._keypoints import translate_keypoints_
+from ..functional._mask import translate_mask_
+from ..params import TranslateParams
+from ..transforms import RandomTransform, RandomTranslate
+
+__all__ = ["Binding", "TranslateBinding", "check_sample_count", "run_after_import"]
+
+
+class Binding:
+    """Drive one core transform target by target (see the module docstring).
+
+    Attributes:
+        core_class: the core transform class this binding drives.
+        params_class: the parameter record (a frozen dataclass) its sampler returns.
+        core: the core transform instance; its attributes are the adapter's settings.
+    """
+
+    core_class: ClassVar[type[RandomTransform]]
+    params_class: ClassVar[type]
+
+    def __init__(self, core: RandomTransform) -> None:
+        if not isinstance(core, self.core_class):
+            raise TypeError(
+                f"`core` must be a {self.core_class.__name__}, but got {type(core).__name__}."
+            )
+        self.core = core
+
+    @classmethod
+    def build(cls, **kwargs: Any) -> Binding:
+        """Construct the core transform from ``kwargs`` (the core validates them) and bind it."""
+        return cls(cls.core_class(**kwargs))
+
+    def draw(
+        self,
+        count: int,
+        image_size: tuple[int, int],
+        device: torch.device | str = "cpu",
+        *,
+        generator: torch.Generator | None = None,
+        targets: dict[str, Any] | None = None,
+    ) -> Any:
+        """Parameters for ``count`` samples of an ``(H, W)`` image, on ``device``.
+
+        ``generator`` overrides the core's own for this draw (albumentations seeds one per call
+        from its pipeline's random state). ``targets`` carries the call's other inputs for
+        transforms whose parameters depend on them; :class:`TranslateBinding` ignores it.
+        """
+        # The core sampler reads only the shape and device: a zero-storage probe suffices.
+        probe = torch.empty((), device=device).expand(count, 1, *image_size)
+        if generator is None:
+            return self.core.make_params(probe)
+        saved, self.core.generator = self.core.generator, generator
+        try:
+            return self.core.make_params(probe)
+        finally:
+            self.core.generator = saved
+
+    def image(self, image: torch.Tensor, params: Any) -> torch.Tensor:
+        """Apply ``params`` to ``(..., C, H, W)`` images."""
+        raise NotImplementedError
+
+    def mask(self, mask: torch.Tensor, params: Any) -> torch.Tensor:
+        """Apply ``params`` to ``(..., H, W)`` masks (integer, bool, or floating-point labels)."""
+        raise NotImplementedError
+
+    def boxes(
+        self,
+        boxes: torch.Tensor,
+        params: Any,
+        *,
+        canvas_size: tuple[int, int],
+        format: str = "xyxy",
+        clip: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Apply ``params`` to ``(..., M, 4)`` pixel boxes; return ``(boxes, visible)``."""
+        raise NotImplementedError
+
+    def keypoints(
+        self, keypoints: torch.Tensor, params: Any, *, canvas_size: tuple[int, int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Apply ``params`` to ``(..., K, 2)`` ``(x, y)`` keypoints; return ``(keypoints, visible)``."""
+        raise NotImplementedError
+
+    def invert(self, params: Any) -> Any:
+        """Parameters that undo ``params`` (raise ``NotImplementedError`` if there are none)."""
+        raise NotImplementedError(f"{type(self.core).__name__} cannot be inverted.")
+
+    def to_tensors(self, params: Any) -> dict[str, torch.Tensor]:
+        """The record's ``(N, ...)`` tensor fields as a flat dict (for kornia's ``_params``)."""
+        return {
+            field.name: getattr(params, field.name)
+            for field in dataclasses.fields(params)
+            if isinstance(getattr(params, field.name), torch.Tensor)
+        }
+
+    def from_tensors(self, tensors: dict[str, torch.Tensor], image_size: tuple[int, int]) -> Any:
+        """Rebuild the record from :meth:`to_tensors`'s dict (extra keys are ignored)."""
+        params_class = self.params_class
+        names = [field.name for field in dataclasses.fields(params_class)]
+        missing = [name for name in names if name != "image_size" and name not in tensors]
+        if missing:
+            raise ValueError(
+                f"`params` must hold the entries {names} of {params_class.__name__}, but "
+                f"{missing} are missing; pass the parameters this transform returned."
+            )
+        values = {name: tensors[name] for name in names if name != "image_size"}
+        return params_class(**values, image_size=(int(image_size[0]), int(image_size[1])))
+
+
+class TranslateBinding(Binding):
+    """:class:`Binding` for :class:`shiftaug.RandomTranslate` (the worked example)."""
+
+    core_class = RandomTranslate
+    params_class = TranslateParams
+    core: RandomTranslate
+
+    def image(self, image: torch.Tensor, params: TranslateParams) -> torch.Tensor:
+        count = check_sample_count("image", image, len(params), 3)
+        if count == 1 and image.ndim != 3:
+            # One sample spread over leading dims (a clip, or a batch of one): give the core an
+            # explicit sample dimension, so every leading entry shares the one shift.
+            return self.core(image.unsqueeze(0), params=params).squeeze(0)
+        return self.core(image, params=params)
+
+    def mask(self, mask: torch.Tensor, params: TranslateParams) -> torch.Tensor:
+        check_sample_count("mask", mask, len(params), 2)
+        shift = self._shift(params, mask.ndim - 2)
+        if isinstance(mask, torch.Tensor) and mask.is_floating_point():
+            # Soft or float-coded labels (kornia, albumentations): the image kernel with
+            # nearest interpolation moves them by the same rounded shift, filled with mask_fill.
+            moved = translate_image_(
+                mask.unsqueeze(-3), torch.round(shift), self.core.padding_mode,
+                self.core.mask_fill, "nearest", check_values=False,
+            )  # fmt: skip
+            return moved.squeeze(-3)
+        return translate_mask_(
+            mask, shift, padding_mode=self.core.padding_mode, fill=self.core.mask_fill,
+            check_values=False,
+        )  # fmt: skip
+
+    def boxes(
+        self,
+        boxes: torch.Tensor,
+        params: TranslateParams,
+        *,
+        canvas_size: tuple[int, int],
+        format: str = "xyxy",
+        clip: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        check_sample_count("boxes", boxes, len(params), 2)
+        return translate_boxes_(
+            boxes, self._shift(params, boxes.ndim - 2), canvas_size=canvas_size, format=format,
+            clip=clip, min_visibility=self.core.min_visibility, min_area=self.core.min_area,
+            check_values=False,
+        )  # fmt: skip
+
+    def keypoints(
+        self, keypoints: torch.Tensor, params: TranslateParams, *, canvas_size: tuple[int, int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        check_sample_count("keypoints", keypoints, len(params), 2)
+        return translate_keypoints_(
+            keypoints, self._shift(params, keypoints.ndim - 2), canvas_size=canvas_size,
+            check_values=False,
+        )  # fmt: skip
+
+    def invert(self, params: TranslateParams) -> TranslateParams:
+        return params.inverse()
+
+    def _shift(self, params: TranslateParams, batch_ndim: int) -> torch.Tensor:
+        """The shift laid out for a target with ``batch_ndim`` leading dims (see module doc)."""
+        shift = params.shift
+        if self.core.interpolation == "nearest" and shift.is_floating_point():
+            shift = torch.round(shift)  # as the core does for images: every target agrees
+        if len(params) == 1:
+            return shift[0]
+        return shift.reshape(len(params), *([1] * (batch_ndim - 1)), 2)
+
+
+def check_sample_count(name: str, target: object, count: int, item_ndim: int) -> int:
+    """Check that ``target`` can carry ``count`` samples (see the sample layout above).
+
+    ``item_ndim`` is the rank of one sample's item (3 for a ``(C, H, W)`` image, 2 for an
+    ``(H, W)`` mask or ``(M, 4)`` boxes). Returns ``count``.
+    """
+    if not isinstance(target, torch.Tensor):
+        raise TypeError(f"`{name}` must be a torch.Tensor, but got {type(target).__name__}.")
+    if target.ndim < item_ndim:
+        raise ValueError(
+            f"`{name}` must have at least {item_ndim} dimensions, but got a tensor of shape "
+            f"{tuple(target.shape)}."
+        )
+    if count != 1 and (target.ndim == item_ndim or target.shape[0] != count):
+        raise ValueError(
+            f"`{name}` must have the batch's {count} samples as its first dimension, but got "
+            f"{describe(target)}."
+        )
+    return count
+
+
+class _RunAfter(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Wraps the loader of one module so that ``callback`` runs right after it executes."""
+
+    def __init__(self, name: str, callback: Callable[[], None]) -> None:
+        self.name, self.callback = name, callback
+        self.loader: importlib.abc.Loader | None = None
+
+    def find_spec(
+        self, fullname: str, path: Any = None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != self.name or self.loader is not None:
+            return None
+        sys.meta_path.remove(self)  # one-shot; the other finders locate the real module
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        self.loader, spec.loader = spec.loader, self
+        return spec
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        assert self.loader is not None
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        assert self.loader is not None
+        module.__loader__ = self.loader  # the real loader, for introspection and reloads
+        if module.__spec__ is not None:
+            module.__spec__.loader = self.loader
+        self.loader.exec_module(module)
+        try:
+            self.callback()
+        except Exception as error:  # never break the user's import of the framework
+            warnings.warn(
+                f"shiftaug could not register its {self.name} adapter: {error!r}", stacklevel=2
+            )
+
+
+def run_after_import(name: str, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once module ``name`` is imported: now if it already is, else right after.
+
+    Used by ``import shiftaug`` to register the albumentations adapter in albumentations'
+    serialization registry without importing albumentations itself (``A.load`` then finds
+    ``shiftaug`` transforms in whatever order the two packages were imported).
+    """
+    if name in sys.modules:
+        callback()
+        return
+    if any(isinstance(f, _RunAfter) and f.name == name for f in sys.meta_path):
+        return
+    sys.meta_path.insert(0, _RunAfter(name, callback))
