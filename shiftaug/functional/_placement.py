@@ -1,0 +1,273 @@
+"""Object placement kernels: instance masks, cutting objects out and pasting them elsewhere.
+
+Objects are stored padded: ``masks (N, K, H, W)`` bool with a validity mask ``valid (N, K)``
+(False for padding slots), so images with different numbers of objects share one tensor and
+everything stays batched. Pastes happen in *rounds*: round ``j`` pastes at most one object into
+every image at once, so a Python loop runs over the (small) number of objects per image, never
+over the images.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .._checks import check_tensor
+from ._blend import blend_images
+from ._boxes import masks_to_boxes
+from ._image import IMAGE_DTYPES, translate_image_
+from ._mask import translate_mask_
+
+__all__ = [
+    "label_map_to_masks",
+    "masks_to_label_map",
+    "occlude_masks",
+    "paste_objects",
+    "scale_points",
+]
+
+
+def label_map_to_masks(
+    label_map: torch.Tensor, num_instances: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split ``(N, H, W)`` instance-id maps (0 = background, ``k`` = instance ``k``) into masks.
+
+    Args:
+        label_map: ``(N, H, W)`` integer map of instance ids ``0..K``.
+        num_instances: ``K``; defaults to the largest id in the batch.
+
+    Returns:
+        ``(masks, valid)``: ``(N, K, H, W)`` bool masks (slot ``k - 1`` holds id ``k``) and
+        ``(N, K)`` bool, True where the id occurs in that image.
+
+    Example:
+        >>> import torch
+        >>> from shiftaug.functional import label_map_to_masks
+        >>> ids = torch.tensor([[[0, 1], [2, 2]]])
+        >>> masks, valid = label_map_to_masks(ids)
+        >>> masks.shape, valid.tolist()
+        (torch.Size([1, 2, 2, 2]), [[True, True]])
+    """
+    check_tensor("label_map", label_map, ndim=3, layout="(N, H, W)")
+    if label_map.dtype.is_floating_point or label_map.dtype == torch.bool:
+        raise TypeError(
+            f"`label_map` must hold integer instance ids, but got dtype {label_map.dtype}."
+        )
+    if label_map.numel() and int(label_map.min()) < 0:
+        raise ValueError(
+            f"`label_map` must hold ids >= 0 (0 = background), but got {int(label_map.min())}."
+        )
+    if num_instances is None:
+        num_instances = int(label_map.max()) if label_map.numel() else 0
+    ids = torch.arange(1, num_instances + 1, device=label_map.device).view(1, -1, 1, 1)
+    masks = label_map.unsqueeze(1) == ids
+    return masks, masks.flatten(2).any(-1)
+
+
+def masks_to_label_map(masks: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+    """Merge ``(N, K, H, W)`` instance masks into an ``(N, H, W)`` int64 id map.
+
+    Slot ``k`` gets id ``k + 1``; where masks overlap the highest slot wins (it was pasted last).
+
+    Example:
+        >>> import torch
+        >>> from shiftaug.functional import masks_to_label_map
+        >>> m = torch.zeros(1, 2, 1, 3, dtype=torch.bool)
+        >>> m[0, 0, 0, :2] = True
+        >>> m[0, 1, 0, 1:] = True
+        >>> masks_to_label_map(m)
+        tensor([[[1, 2, 2]]])
+    """
+    if valid is not None:
+        masks = masks & valid[..., None, None]
+    ids = torch.arange(1, masks.shape[1] + 1, device=masks.device).view(1, -1, 1, 1)
+    if masks.shape[1] == 0:
+        return torch.zeros(masks.shape[0], *masks.shape[2:], dtype=torch.int64, device=masks.device)
+    return (masks * ids).amax(1)
+
+
+def paste_objects(
+    image: torch.Tensor,
+    source: torch.Tensor,
+    source_masks: torch.Tensor,
+    index: torch.Tensor,
+    shift: torch.Tensor,
+    placed: torch.Tensor,
+    *,
+    scale: torch.Tensor | None = None,
+    blend: str = "hard",
+    sigma: float = 1.0,
+    levels: int = 3,
+    iterations: int = 300,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cut objects out of ``source`` and paste them, moved, into ``image``.
+
+    Round ``j`` takes, for every image ``n``, the object ``index[n, j]`` (a flat index
+    ``b * K + k`` into ``source_masks``), moves it by ``shift[n, j]`` whole pixels (scaled first by
+    ``scale[n, j]`` about its box centre, if given), and blends it on top of everything pasted
+    before. Entries with ``placed[n, j] == False`` paste nothing.
+
+    With ``scale`` absent or 1 the object's pixels are copied exactly (``translate_image``
+    with nearest interpolation); scaled objects are resampled bilinearly, their masks by nearest
+    neighbour.
+
+    Args:
+        image: ``(N, C, H, W)`` canvases.
+        source: ``(B, C, H, W)`` images the objects come from (same dtype, size and device).
+        source_masks: ``(B, K, H, W)`` bool instance masks of ``source``.
+        index: ``(N, J)`` int64 flat object indices into ``source_masks.flatten(0, 1)``.
+        shift: ``(N, J, 2)`` ``(dx, dy)`` whole-pixel moves.
+        placed: ``(N, J)`` bool, which entries paste anything.
+        scale: optional ``(N, J)`` positive scale factors.
+        blend: a mode of :func:`blend_images`; ``sigma``, ``levels``, ``iterations`` as there.
+
+    Returns:
+        ``(image, masks)``: the composited ``(N, C, H, W)`` images and the ``(N, J, H, W)`` bool
+        masks of the pasted objects at their new places (before occlusion by later rounds).
+
+    Example:
+        >>> import torch
+        >>> from shiftaug.functional import paste_objects
+        >>> src = torch.zeros(1, 1, 4, 4)
+        >>> src[0, 0, 0, 0] = 5.0
+        >>> masks = src[:, :1] > 0
+        >>> out, pasted = paste_objects(torch.zeros_like(src), src, masks,
+        ...     torch.tensor([[0]]), torch.tensor([[[2, 1]]]), torch.tensor([[True]]))
+        >>> out[0, 0, 1, 2].item(), pasted.nonzero().tolist()
+        (5.0, [[0, 0, 1, 2]])
+    """
+    _check_paste_inputs(image, source, source_masks, index, shift, placed, scale)
+    batch, rounds = index.shape
+    objects = source_masks.shape[1]
+    flat_masks = source_masks.flatten(0, 1)
+    out = image
+    pasted = image.new_zeros((batch, rounds, *image.shape[-2:]), dtype=torch.bool)
+    for j in range(rounds):
+        which = index[:, j].clamp(0, max(flat_masks.shape[0] - 1, 0))
+        picture = source.index_select(0, torch.div(which, objects, rounding_mode="floor"))
+        mask = flat_masks.index_select(0, which).unsqueeze(1) & placed[:, j, None, None, None]
+        if scale is None:
+            moved_picture, moved_mask = _move(picture, mask, shift[:, j])
+        else:
+            moved_picture, moved_mask = _scale_and_move(picture, mask, shift[:, j], scale[:, j])
+        out = blend_images(
+            out, moved_picture, moved_mask, mode=blend, sigma=sigma, levels=levels,
+            iterations=iterations,
+        )  # fmt: skip
+        pasted[:, j] = moved_mask[:, 0]
+    return out, pasted
+
+
+def occlude_masks(
+    masks: torch.Tensor,
+    valid: torch.Tensor,
+    cover: torch.Tensor,
+    *,
+    area_before: torch.Tensor,
+    min_visibility: float = 0.0,
+    min_area: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Remove covered pixels from instance masks and drop the objects that became too small.
+
+    Args:
+        masks: ``(N, K, H, W)`` bool instance masks.
+        valid: ``(N, K)`` bool validity.
+        cover: ``(N, K, H, W)`` bool, pixels now hidden from each object.
+        area_before: ``(N, K)`` pixel counts to measure the visible fraction against.
+        min_visibility: objects keeping less than this fraction of ``area_before`` are dropped.
+        min_area: objects with fewer visible pixels than this are dropped.
+
+    Returns:
+        ``(masks, valid)``: updated masks (dropped objects' masks are emptied) and validity.
+    """
+    masks = masks & ~cover
+    area = masks.flatten(2).sum(-1)
+    keep = valid & (area > 0) & (area >= min_area) & (area >= min_visibility * area_before)
+    return masks & keep[..., None, None], keep
+
+
+def scale_points(
+    points: torch.Tensor, centre: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor
+) -> torch.Tensor:
+    """Map ``(..., P, 2)`` points as :func:`paste_objects` maps pixels: scale about ``centre``
+    (``(..., 2)``) by ``scale`` (``(...)``), then move by ``shift`` (``(..., 2)``)."""
+    centre = centre[..., None, :]
+    return (points - centre) * scale[..., None, None] + centre + shift[..., None, :]
+
+
+def _move(
+    picture: torch.Tensor, mask: torch.Tensor, shift: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    moved = translate_image_(picture, shift, "zeros", 0.0, "nearest", check_values=False)
+    return moved, translate_mask_(mask, shift, check_values=False)
+
+
+def _scale_and_move(
+    picture: torch.Tensor, mask: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scale each object about its box centre, then move it; one ``grid_sample`` per round."""
+    height, width = picture.shape[-2:]
+    boxes, _ = masks_to_boxes(mask[:, 0])
+    centre = (boxes[:, :2] + boxes[:, 2:]) / 2  # (N, 2) box centres (x, y); 0 when empty
+    compute = torch.float64 if picture.dtype == torch.float64 else torch.float32
+    # Output pixel centre p reads source position (p - centre - shift) / scale + centre.
+    cols = torch.arange(width, device=picture.device, dtype=compute) + 0.5
+    rows = torch.arange(height, device=picture.device, dtype=compute) + 0.5
+    s = scale.to(compute).view(-1, 1)
+    src_x = (cols.view(1, -1) - centre[:, :1] - shift[:, :1].to(compute)) / s + centre[:, :1]
+    src_y = (rows.view(1, -1) - centre[:, 1:] - shift[:, 1:].to(compute)) / s + centre[:, 1:]
+    grid = torch.stack(
+        torch.broadcast_tensors(
+            (2 * src_x / width - 1)[:, None, :], (2 * src_y / height - 1)[:, :, None]
+        ),
+        -1,
+    )
+    moved = F.grid_sample(
+        picture.to(compute), grid, mode="bilinear", padding_mode="zeros", align_corners=False
+    )
+    if not picture.dtype.is_floating_point:
+        moved = moved.round_().clamp_(0, 255)
+    moved_mask = F.grid_sample(
+        mask.to(compute), grid, mode="nearest", padding_mode="zeros", align_corners=False
+    )
+    return moved.to(picture.dtype), moved_mask > 0.5
+
+
+def _check_paste_inputs(
+    image: object,
+    source: object,
+    source_masks: object,
+    index: object,
+    shift: object,
+    placed: object,
+    scale: object,
+) -> None:
+    img = check_tensor("image", image, ndim=4, layout="(N, C, H, W)", dtypes=IMAGE_DTYPES)
+    src = check_tensor("source", source, ndim=4, layout="(B, C, H, W)", dtypes=IMAGE_DTYPES)
+    if src.shape[1:] != img.shape[1:] or src.dtype != img.dtype:
+        raise ValueError(
+            f"`source` must match `image` in (C, H, W) and dtype {tuple(img.shape[1:])}, "
+            f"{img.dtype}, but got {tuple(src.shape[1:])}, {src.dtype}."
+        )
+    masks = check_tensor("source_masks", source_masks, ndim=4, layout="(B, K, H, W)")
+    if masks.dtype != torch.bool:
+        raise TypeError(f"`source_masks` must be a bool tensor, but got dtype {masks.dtype}.")
+    if masks.shape[0] != src.shape[0] or masks.shape[-2:] != src.shape[-2:]:
+        raise ValueError(
+            f"`source_masks` must have shape ({src.shape[0]}, K, {src.shape[-2]}, "
+            f"{src.shape[-1]}), but got {tuple(masks.shape)}."
+        )
+    idx = check_tensor("index", index, ndim=2, layout="(N, J)", dtypes=(torch.int64,))
+    expected = (img.shape[0], idx.shape[1])
+    if idx.shape[0] != img.shape[0]:
+        raise ValueError(f"`index` must have shape {expected}, but got {tuple(idx.shape)}.")
+    moves = check_tensor("shift", shift, ndim=3, layout="(N, J, 2)")
+    if tuple(moves.shape) != (*expected, 2):
+        raise ValueError(f"`shift` must have shape {(*expected, 2)}, but got {tuple(moves.shape)}.")
+    done = check_tensor("placed", placed, ndim=2, layout="(N, J)", dtypes=(torch.bool,))
+    if tuple(done.shape) != expected:
+        raise ValueError(f"`placed` must have shape {expected}, but got {tuple(done.shape)}.")
+    if scale is not None:
+        factor = check_tensor("scale", scale, ndim=2, layout="(N, J)")
+        if tuple(factor.shape) != expected:
+            raise ValueError(f"`scale` must have shape {expected}, but got {tuple(factor.shape)}.")

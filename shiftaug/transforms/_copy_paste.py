@@ -1,0 +1,228 @@
+"""``CopyPaste``: Simple Copy-Paste (Ghiasi et al., CVPR 2021), batched on the device."""
+
+from __future__ import annotations
+
+import torch
+
+from .._checks import describe
+from ..functional._boxes import masks_to_boxes
+from ..functional._placement import occlude_masks, paste_objects, scale_points
+from ..params._placement import PlacementParams
+from ..params._translate import resolve_shift_range
+from ._base import RandomTransform
+from ._objects import (
+    Objects,
+    PlacementOutput,
+    PlacementPolicy,
+    check_blend,
+    check_occlusion,
+    choose_objects,
+    draw_rounds,
+    finish,
+    occlusion_cover,
+    parse_count,
+    run_placement,
+    top_round,
+)
+
+__all__ = ["CopyPaste"]
+
+
+class CopyPaste(RandomTransform):
+    """Paste objects from other images of the batch into each image, with occlusion bookkeeping.
+
+    Image ``n`` receives objects from one partner image ``b != n`` of the same batch (drawn per
+    call): ``num_objects`` of the partner's objects, optionally rescaled about their box centre
+    by a factor drawn from ``scale_range``, placed by ``policy`` (``"same"``: where they were in
+    the partner image, as in the paper) and blended on top. Existing objects lose the pixels the
+    pasted ones cover and are dropped (``valid=False``) when their visible fraction falls below
+    ``min_visibility`` or their area below ``min_area``; boxes are recomputed from the masks.
+    The outputs hold ``K + J`` slots: the ``K`` original objects, then ``J = min(high, K)`` slots
+    for pasted ones (``valid`` marks which were pasted).
+
+    Args:
+        num_objects: objects pasted per image: ``n``, ``(low, high)`` or ``"all"``.
+        policy: as in :class:`RandomRelocate`; default ``"same"``.
+        shift_px, shift_frac: move range for the other policies.
+        min_inside, region, density, stride: see :class:`RandomRelocate`.
+        scale_range: ``(low, high)`` factors for scale jitter (resampled bilinearly), or
+            ``None`` for exact copies.
+        blend, sigma, levels, iterations: see :func:`shiftaug.functional.blend_images`.
+        on_no_position: ``"skip"`` or ``"raise"``.
+        min_visibility: drop objects keeping less than this fraction of their pixels (the paper
+            drops fully occluded objects; 0 keeps any object with a pixel left).
+        min_area: drop objects with fewer visible pixels.
+        p: probability that an image receives anything.
+        generator: random source.
+
+    Shape:
+        - image: ``(N, C, H, W)``; masks: ``(N, K, H, W)`` bool or ``(N, H, W)`` id map
+        - valid, labels: ``(N, K)``; keypoints: ``(N, K, P, 2)``
+        - output: :class:`~shiftaug.PlacementOutput` with ``K + J`` slots
+
+    Example:
+        >>> import torch
+        >>> from shiftaug import CopyPaste
+        >>> images = torch.rand(4, 3, 32, 32)
+        >>> masks = torch.zeros(4, 2, 32, 32, dtype=torch.bool)
+        >>> masks[:, 0, 2:10, 2:10] = True
+        >>> masks[:, 1, 20:30, 15:25] = True
+        >>> out = CopyPaste(num_objects=1, generator=torch.Generator().manual_seed(0))(images, masks)
+        >>> out.masks.shape, out.valid.shape
+        (torch.Size([4, 3, 32, 32]), torch.Size([4, 3]))
+    """
+
+    def __init__(
+        self,
+        num_objects: int | tuple[int, int] | str = (1, 3),
+        *,
+        policy: str = "same",
+        shift_px: object = None,
+        shift_frac: object = None,
+        min_inside: float = 1.0,
+        region: torch.Tensor | None = None,
+        density: torch.Tensor | None = None,
+        stride: int = 8,
+        scale_range: tuple[float, float] | None = None,
+        blend: str = "hard",
+        sigma: float = 1.0,
+        levels: int = 3,
+        iterations: int = 300,
+        on_no_position: str = "skip",
+        min_visibility: float = 0.0,
+        min_area: float = 1.0,
+        p: float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__(p=p, same_on_batch=False, generator=generator)
+        self.count = parse_count(num_objects)
+        self.num_objects = num_objects
+        self.placement = PlacementPolicy.create(
+            policy, resolve_shift_range(shift_px, shift_frac, allow_none=True), min_inside,
+            region, density, stride, on_no_position,
+        )  # fmt: skip
+        if scale_range is not None and not (
+            isinstance(scale_range, (tuple, list))
+            and len(scale_range) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in scale_range)
+            and 0 < scale_range[0] <= scale_range[1] < float("inf")
+        ):
+            raise ValueError(
+                "`scale_range` must be None or (low, high) with 0 < low <= high, but got "
+                f"{describe(scale_range)}."
+            )
+        self.scale_range = (
+            None if scale_range is None else (float(scale_range[0]), float(scale_range[1]))
+        )
+        check_blend(blend, sigma, levels, iterations)
+        self.blend, self.sigma, self.levels, self.iterations = blend, sigma, levels, iterations
+        self.min_visibility, self.min_area = check_occlusion(min_visibility, min_area)
+
+    def make_params(  # type: ignore[override]
+        self, image: torch.Tensor, masks: torch.Tensor, valid: torch.Tensor
+    ) -> PlacementParams:
+        """Draw partners, objects, scales and positions."""
+        batch, slots = valid.shape
+        device = valid.device
+        source = self.generator.device if self.generator is not None else device
+        offset = torch.randint(1, max(batch, 2), (batch,), generator=self.generator, device=source)
+        partner = (torch.arange(batch, device=device) + offset.to(device)).remainder(max(batch, 1))
+        order, requested = choose_objects(valid[partner], self.count, self.p, self.generator)
+        if batch < 2:
+            requested = torch.zeros_like(requested)  # nobody to copy from
+        index = partner[:, None] * slots + order
+        rounds = order.shape[1]
+        scale = torch.ones(batch, rounds, device=device)
+        if self.scale_range is not None:
+            low, high = self.scale_range
+            unit = torch.rand(batch, rounds, generator=self.generator, device=source).to(device)
+            scale = low + (high - low) * unit
+        occupied = (masks & valid[..., None, None]).any(1)
+        if self.scale_range is None:
+            chosen = masks.flatten(0, 1)[index]  # (N, J, H, W)
+        else:
+            chosen = _scaled_masks(image, masks, index, scale)
+        shift_t, placed_t = draw_rounds(self.placement, chosen, requested, occupied, self.generator)
+        return PlacementParams(
+            index=index, shift=shift_t, scale=scale, requested=requested, placed=placed_t,
+            image_size=(image.shape[-2], image.shape[-1]), slots=slots,
+        )  # fmt: skip
+
+    def forward(
+        self,
+        image: torch.Tensor,
+        masks: torch.Tensor,
+        valid: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        keypoints: torch.Tensor | None = None,
+        *,
+        params: PlacementParams | None = None,
+    ) -> PlacementOutput:
+        """Paste objects between the images of the batch; ``params`` replays a draw."""
+        return run_placement(self, image, masks, valid, labels, keypoints, params)
+
+    def _place(
+        self, image: torch.Tensor, objects: Objects, params: PlacementParams
+    ) -> PlacementOutput:
+        masks, valid = objects.masks, objects.valid
+        batch, slots = valid.shape
+        rounds = params.index.shape[1]
+        scaled = self.scale_range is not None or bool((params.scale != 1).any())
+        out, pasted = paste_objects(
+            image, image, masks, params.index, params.shift, params.placed,
+            scale=params.scale if scaled else None, blend=self.blend, sigma=self.sigma,
+            levels=self.levels, iterations=self.iterations,
+        )  # fmt: skip
+        all_masks = torch.cat([masks, pasted], 1)
+        all_valid = torch.cat([valid, params.placed], 1)
+        depth = torch.cat(
+            [torch.full((batch, slots), -1, device=valid.device, dtype=torch.long),
+             torch.arange(rounds, device=valid.device).expand(batch, -1)], 1,
+        )  # fmt: skip
+        area = all_masks.flatten(2).sum(-1)
+        cover = occlusion_cover(pasted, depth, torch.zeros_like(masks[:, :1]))
+        new_masks, new_valid = occlude_masks(
+            all_masks, all_valid, cover, area_before=area, min_visibility=self.min_visibility,
+            min_area=self.min_area,
+        )  # fmt: skip
+        labels = objects.labels
+        if labels is not None:
+            taken = labels.flatten()[params.index.clamp(0, max(labels.numel() - 1, 0))]
+            labels = torch.cat([labels, torch.where(params.placed, taken, -1)], 1)
+        points = objects.keypoints
+        if points is not None:
+            points = torch.cat([points, _pasted_points(points, masks, params)], 1)
+        return finish(
+            out, new_masks, new_valid, labels, points, depth, top_round(pasted), params, objects
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"num_objects={self.num_objects!r}, policy={self.placement.policy!r}, "
+            f"scale_range={self.scale_range}, blend={self.blend!r}, "
+            f"min_visibility={self.min_visibility}, min_area={self.min_area}, p={self.p}"
+        )
+
+
+def _pasted_points(
+    points: torch.Tensor, masks: torch.Tensor, params: PlacementParams
+) -> torch.Tensor:
+    """Keypoints of the pasted objects, mapped as their pixels were (scale about centre, move)."""
+    flat_points = points.flatten(0, 1)
+    index = params.index.clamp(0, max(flat_points.shape[0] - 1, 0))
+    source = flat_points[index]  # (N, J, P, 2)
+    boxes = masks_to_boxes(masks.flatten(0, 1)[index])[0]
+    centre = (boxes[..., :2] + boxes[..., 2:]) / 2
+    return scale_points(source.to(torch.float32), centre, params.scale, params.shift).to(
+        points.dtype
+    )
+
+
+def _scaled_masks(
+    image: torch.Tensor, masks: torch.Tensor, index: torch.Tensor, scale: torch.Tensor
+) -> torch.Tensor:
+    """``(N, J, H, W)``: the masks objects will have once scaled in place (for the maps)."""
+    zero = torch.zeros(*index.shape, 2, device=index.device)
+    placed = torch.ones(index.shape, dtype=torch.bool, device=index.device)
+    light = image[:, :1]  # one channel is enough to trace the masks
+    return paste_objects(light, light, masks, index, zero, placed, scale=scale)[1]

@@ -1,0 +1,230 @@
+"""``RandomRelocate``: move objects inside their own image over an inpainted background."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .._checks import describe
+from ..functional._blend import dilate_mask
+from ..functional._placement import occlude_masks, paste_objects
+from ..inpaint import get_inpainter
+from ..params._placement import PlacementParams
+from ..params._translate import resolve_shift_range
+from ._base import RandomTransform
+from ._objects import (
+    Objects,
+    PlacementOutput,
+    PlacementPolicy,
+    check_blend,
+    check_occlusion,
+    choose_objects,
+    draw_rounds,
+    finish,
+    occlusion_cover,
+    parse_count,
+    run_placement,
+    top_round,
+)
+
+__all__ = ["RandomRelocate"]
+
+
+class RandomRelocate(RandomTransform):
+    """Move objects to new places inside their image; fill the holes they leave.
+
+    For every image, up to ``num_objects`` of its objects are picked, cut out along their
+    instance masks, the vacated region is filled by an inpainting backend, and each object is
+    pasted at a whole-pixel move drawn by the placement ``policy``, on top of everything else.
+    Masks, boxes (recomputed from the masks) and keypoints move with their objects; objects
+    covered by a moved one lose the hidden pixels and are dropped (``valid=False``) below
+    ``min_visibility``/``min_area``. An object for which the policy finds no valid position
+    stays where it is and is reported in ``params.failed`` (or raises, with
+    ``on_no_position="raise"``).
+
+    Args:
+        inpainter: backend name from :func:`shiftaug.inpaint.available_inpainters` or a callable
+            ``(images, holes) -> images``; ``inpainter_options`` are passed to a named backend.
+        num_objects: objects moved per image: ``n``, a range ``(low, high)`` drawn uniformly, or
+            ``"all"``; capped by the objects an image has.
+        shift_px: range of the moves in pixels (grammar of :class:`~shiftaug.RandomTranslate`);
+            default: anywhere the policy allows.
+        shift_frac: the same as a fraction of the image size.
+        policy: ``"uniform"``, ``"same"``, ``"non_overlapping"`` (no overlap with the other
+            objects or with objects moved before it), ``"region"``, ``"density"`` or ``"grid"``;
+            see :func:`shiftaug.params.sample_positions`.
+        min_inside: fraction of an object's pixels that must stay in the frame (1: fully
+            inside; smaller values let objects leave the frame partly).
+        region: ``(H, W)`` or ``(N, H, W)`` bool map for ``policy="region"``.
+        density: ``(H, W)`` or ``(N, H, W)`` non-negative weights for ``policy="density"``.
+        stride: lattice step for ``policy="grid"`` (sample ``n`` takes cell ``n``).
+        blend: ``"hard"`` (exact pixels), ``"feather"``, ``"laplacian"`` or ``"poisson"``;
+            ``sigma``, ``levels``, ``iterations`` as in :func:`shiftaug.functional.blend_images`.
+        hole_margin: dilate the hole by this many pixels before filling (covers soft object
+            edges in photos).
+        on_no_position: ``"skip"`` (leave the object, report it) or ``"raise"``.
+        min_visibility: objects keeping less than this fraction of their pixels are dropped.
+        min_area: objects with fewer visible pixels than this are dropped.
+        p: probability that an image is transformed at all.
+        generator: random source.
+
+    Shape:
+        - image: ``(N, C, H, W)`` or ``(C, H, W)``
+        - masks: ``(N, K, H, W)`` bool (padding slots marked by ``valid``) or an ``(N, H, W)``
+          integer id map; without a batch dimension for one image
+        - valid, labels: ``(N, K)``; keypoints: ``(N, K, P, 2)``
+        - output: :class:`~shiftaug.PlacementOutput`
+
+    Example:
+        >>> import torch
+        >>> from shiftaug import RandomRelocate
+        >>> images = torch.rand(2, 3, 32, 32)
+        >>> masks = torch.zeros(2, 1, 32, 32, dtype=torch.bool)
+        >>> masks[:, 0, 4:12, 4:12] = True
+        >>> def mean_fill(images, holes):  # any (images, holes) -> images callable
+        ...     mean = images.mean((-2, -1), keepdim=True)
+        ...     return torch.where(holes, mean, images)
+        >>> t = RandomRelocate(mean_fill, shift_px=10, generator=torch.Generator().manual_seed(0))
+        >>> out = t(images, masks)
+        >>> out.masks.shape, out.boxes.shape, bool(out.params.placed.all())
+        (torch.Size([2, 1, 32, 32]), torch.Size([2, 1, 4]), True)
+    """
+
+    def __init__(
+        self,
+        inpainter: Any = "harmonic",
+        *,
+        num_objects: int | tuple[int, int] | str = 1,
+        shift_px: object = None,
+        shift_frac: object = None,
+        policy: str = "uniform",
+        min_inside: float = 1.0,
+        region: torch.Tensor | None = None,
+        density: torch.Tensor | None = None,
+        stride: int = 8,
+        blend: str = "hard",
+        sigma: float = 1.0,
+        levels: int = 3,
+        iterations: int = 300,
+        hole_margin: int = 0,
+        on_no_position: str = "skip",
+        min_visibility: float = 0.0,
+        min_area: float = 0.0,
+        inpainter_options: dict[str, Any] | None = None,
+        p: float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__(p=p, same_on_batch=False, generator=generator)
+        self.inpainter = get_inpainter(inpainter, **(inpainter_options or {}))
+        self.inpainter_name = inpainter if isinstance(inpainter, str) else None
+        self.count = parse_count(num_objects)
+        self.num_objects = num_objects
+        self.placement = PlacementPolicy.create(
+            policy, resolve_shift_range(shift_px, shift_frac, allow_none=True), min_inside,
+            region, density, stride, on_no_position,
+        )  # fmt: skip
+        check_blend(blend, sigma, levels, iterations)
+        self.blend, self.sigma, self.levels, self.iterations = blend, sigma, levels, iterations
+        if isinstance(hole_margin, bool) or not isinstance(hole_margin, int) or hole_margin < 0:
+            raise ValueError(f"`hole_margin` must be an int >= 0, but got {describe(hole_margin)}.")
+        self.hole_margin = hole_margin
+        self.min_visibility, self.min_area = check_occlusion(min_visibility, min_area)
+
+    def make_params(  # type: ignore[override]
+        self, image: torch.Tensor, masks: torch.Tensor, valid: torch.Tensor
+    ) -> PlacementParams:
+        """Pick the objects and draw their moves (``masks (N, K, H, W)``, ``valid (N, K)``)."""
+        batch, slots = valid.shape
+        order, requested = choose_objects(valid, self.count, self.p, self.generator)
+        rows = torch.arange(batch, device=valid.device)
+        chosen = masks[rows[:, None], order]  # (N, J, H, W)
+        moving = (chosen & requested[..., None, None]).any(1)
+        # Non-moving objects block; moving objects' old places become free (they are filled).
+        occupied = (masks & valid[..., None, None]).any(1) & ~moving
+        shift_t, placed_t = draw_rounds(self.placement, chosen, requested, occupied, self.generator)
+        return PlacementParams(
+            index=rows[:, None] * slots + order, shift=shift_t,
+            scale=torch.ones(order.shape, device=valid.device), requested=requested,
+            placed=placed_t, image_size=(image.shape[-2], image.shape[-1]), slots=slots,
+        )  # fmt: skip
+
+    def forward(
+        self,
+        image: torch.Tensor,
+        masks: torch.Tensor,
+        valid: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        keypoints: torch.Tensor | None = None,
+        *,
+        params: PlacementParams | None = None,
+    ) -> PlacementOutput:
+        """Relocate objects; ``params`` replays an earlier draw exactly."""
+        return run_placement(self, image, masks, valid, labels, keypoints, params)
+
+    def _place(
+        self, image: torch.Tensor, objects: Objects, params: PlacementParams
+    ) -> PlacementOutput:
+        masks, valid = objects.masks, objects.valid
+        batch, slots = valid.shape
+        slot = params.index.remainder(max(slots, 1))
+        moved = torch.zeros(batch, slots, dtype=torch.long, device=valid.device)
+        moved = moved.scatter_add_(1, slot, params.placed.long()) > 0
+        hole = dilate_mask((masks & moved[..., None, None]).any(1, keepdim=True), self.hole_margin)
+        background = self._fill(image, hole)
+        out, pasted = paste_objects(
+            background, image, masks, params.index, params.shift, params.placed,
+            blend=self.blend, sigma=self.sigma, levels=self.levels, iterations=self.iterations,
+        )  # fmt: skip
+        rounds = params.index.shape[1]
+        depth = torch.full((batch, slots), -1, dtype=torch.long, device=valid.device)
+        round_of = torch.arange(rounds, device=depth.device).expand(batch, -1)
+        depth = depth.scatter_reduce(1, slot, torch.where(params.placed, round_of, -1), "amax")
+        new_masks = masks.clone()
+        if rounds:
+            where = params.placed[..., None, None]
+            current = new_masks.gather(1, slot[..., None, None].expand(-1, -1, *masks.shape[-2:]))
+            new_masks.scatter_(
+                1, slot[..., None, None].expand_as(pasted), torch.where(where, pasted, current)
+            )
+        area = masks.flatten(2).sum(-1)
+        cover = occlusion_cover(pasted, depth, hole)
+        new_masks, new_valid = occlude_masks(
+            new_masks, valid, cover, area_before=area, min_visibility=self.min_visibility,
+            min_area=self.min_area,
+        )  # fmt: skip
+        points = objects.keypoints
+        if points is not None:
+            per_slot = torch.zeros(batch, slots, 2, device=points.device, dtype=params.shift.dtype)
+            per_slot.scatter_add_(
+                1, slot[..., None].expand(-1, -1, 2), params.shift * params.placed[..., None]
+            )
+            points = points + per_slot[:, :, None, :].to(points.dtype)
+        top = top_round(pasted)
+        return finish(
+            out, new_masks, new_valid, objects.labels, points, depth, top, params, objects
+        )
+
+    def _fill(self, image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+        """Inpaint only the images that have a hole; keep every other pixel bit for bit."""
+        has_hole = hole.flatten(1).any(-1)
+        which = torch.nonzero(has_hole).flatten()
+        if which.numel() == 0:
+            return image
+        subset, holes = image.index_select(0, which), hole.index_select(0, which)
+        filled = self.inpainter(subset, holes)
+        if not isinstance(filled, torch.Tensor) or filled.shape != subset.shape:
+            raise ValueError(
+                f"The inpainter must return images of shape {tuple(subset.shape)}, but got "
+                f"{describe(filled)}."
+            )
+        filled = torch.where(holes, filled.to(image.dtype), subset)
+        return image.index_copy(0, which, filled)
+
+    def extra_repr(self) -> str:
+        backend = self.inpainter_name or type(self.inpainter).__name__
+        shift = self.placement.shift_range
+        return (
+            f"inpainter={backend!r}, num_objects={self.num_objects!r}, policy="
+            f"{self.placement.policy!r}, shift_range={shift}, blend={self.blend!r}, p={self.p}"
+        )
