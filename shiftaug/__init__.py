@@ -11,8 +11,13 @@ The public surface:
 from . import functional, params
 from ._checks import get_validate_args, set_validate_args
 from ._version import __version__
+from .adapters._common import register_with_frameworks
 from .params import TranslateParams
 from .transforms import RandomTransform, RandomTranslate, TranslateOutput
+
+# Saved albumentations pipelines name our transforms: register them once albumentations is
+# imported (before or after shiftaug), without importing it here.
+register_with_frameworks()
 
 __all__ = [
     "RandomTransform",

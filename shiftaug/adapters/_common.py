@@ -42,6 +42,7 @@ with ``N > 1`` a target's first dimension must be ``N`` and sample ``i`` moves e
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -62,7 +63,20 @@ from ..functional._mask import translate_mask_
 from ..params import TranslateParams
 from ..transforms import RandomTransform, RandomTranslate
 
-__all__ = ["Binding", "TranslateBinding", "check_sample_count", "run_after_import"]
+__all__ = [
+    "REGISTERING_MODULES",
+    "Binding",
+    "TranslateBinding",
+    "check_sample_count",
+    "register_with_frameworks",
+    "run_after_import",
+]
+
+# Frameworks that look transforms up by name when loading a saved pipeline, and the shiftaug
+# modules whose import registers our transforms there. Add new adapter modules here.
+REGISTERING_MODULES: dict[str, tuple[str, ...]] = {
+    "albumentations": ("shiftaug.adapters.albumentations",),
+}
 
 
 class Binding:
@@ -259,7 +273,7 @@ def check_sample_count(name: str, target: object, count: int, item_ndim: int) ->
 class _RunAfter(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Wraps the loader of one module so that ``callback`` runs right after it executes."""
 
-    def __init__(self, name: str, callback: Callable[[], None]) -> None:
+    def __init__(self, name: str, callback: Callable[[], object]) -> None:
         self.name, self.callback = name, callback
         self.loader: importlib.abc.Loader | None = None
 
@@ -285,15 +299,17 @@ class _RunAfter(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         if module.__spec__ is not None:
             module.__spec__.loader = self.loader
         self.loader.exec_module(module)
-        try:
-            self.callback()
-        except Exception as error:  # never break the user's import of the framework
-            warnings.warn(
-                f"shiftaug could not register its {self.name} adapter: {error!r}", stacklevel=2
-            )
+        _guarded(self.name, self.callback)
 
 
-def run_after_import(name: str, callback: Callable[[], None]) -> None:
+def _guarded(name: str, callback: Callable[[], object]) -> None:
+    try:
+        callback()
+    except Exception as error:  # never break the user's import of either package
+        warnings.warn(f"shiftaug could not register its {name} adapter: {error!r}", stacklevel=3)
+
+
+def run_after_import(name: str, callback: Callable[[], object]) -> None:
     """Run ``callback`` once module ``name`` is imported: now if it already is, else right after.
 
     Used by ``import shiftaug`` to register the albumentations adapter in albumentations'
@@ -301,8 +317,16 @@ def run_after_import(name: str, callback: Callable[[], None]) -> None:
     ``shiftaug`` transforms in whatever order the two packages were imported).
     """
     if name in sys.modules:
-        callback()
-        return
-    if any(isinstance(f, _RunAfter) and f.name == name for f in sys.meta_path):
+        _guarded(name, callback)
         return
     sys.meta_path.insert(0, _RunAfter(name, callback))
+
+
+def register_with_frameworks() -> None:
+    """Make every :data:`REGISTERING_MODULES` entry importable by name once its framework is.
+
+    Called by ``import shiftaug``; it imports no framework itself.
+    """
+    for framework, modules in REGISTERING_MODULES.items():
+        for module in modules:
+            run_after_import(framework, functools.partial(importlib.import_module, module))
