@@ -12,14 +12,25 @@ from . import functional, params
 from ._checks import get_validate_args, set_validate_args
 from ._version import __version__
 from .adapters._common import register_with_frameworks
-from .params import TranslateParams
-from .transforms import RandomTransform, RandomTranslate, TranslateOutput
+from .params import PlacementParams, TranslateParams
+from .transforms import (
+    CopyPaste,
+    PlacementOutput,
+    RandomRelocate,
+    RandomTransform,
+    RandomTranslate,
+    TranslateOutput,
+)
 
 # Saved albumentations pipelines name our transforms: register them once albumentations is
 # imported (before or after shiftaug), without importing it here.
 register_with_frameworks()
 
 __all__ = [
+    "CopyPaste",
+    "PlacementOutput",
+    "PlacementParams",
+    "RandomRelocate",
     "RandomTransform",
     "RandomTranslate",
     "TranslateOutput",
