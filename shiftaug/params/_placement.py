@@ -174,7 +174,7 @@ def draw_positions(
     dx = torch.arange(x_lo, x_hi + 1, device=device)
     dy = torch.arange(y_lo, y_hi + 1, device=device)
     area = masks.flatten(1).sum(-1).to(torch.float32)
-    weight = (_inside_counts(masks, dx, dy) >= min_inside * area.view(-1, 1, 1) - 0.5).float()
+    weight = (_inside_counts(masks, dx, dy) >= min_inside * area.view(-1, 1, 1) - 1e-4).float()
     blocked = occupied if policy == "non_overlapping" else None
     if policy == "region":
         blocked = ~region  # type: ignore[operator]
