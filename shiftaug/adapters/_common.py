@@ -239,11 +239,16 @@ class TranslateBinding(Binding):
     def invert(self, params: TranslateParams) -> TranslateParams:
         return params.inverse()
 
-    def _shift(self, params: TranslateParams, batch_ndim: int) -> torch.Tensor:
-        """The shift laid out for a target with ``batch_ndim`` leading dims (see module doc)."""
+    def applied_shift(self, params: TranslateParams) -> torch.Tensor:
+        """The ``(N, 2)`` shifts the kernels apply (rounded for ``interpolation="nearest"``)."""
         shift = params.shift
         if self.core.interpolation == "nearest" and shift.is_floating_point():
             shift = torch.round(shift)  # as the core does for images: every target agrees
+        return shift
+
+    def _shift(self, params: TranslateParams, batch_ndim: int) -> torch.Tensor:
+        """The shift laid out for a target with ``batch_ndim`` leading dims (see module doc)."""
+        shift = self.applied_shift(params)
         if len(params) == 1:
             return shift[0]
         return shift.reshape(len(params), *([1] * (batch_ndim - 1)), 2)
