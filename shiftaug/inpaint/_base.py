@@ -19,6 +19,7 @@ __all__ = [
     "available_inpainters",
     "check_inpaint_inputs",
     "get_inpainter",
+    "inpaint",
     "register_inpainter",
 ]
 
@@ -71,6 +72,25 @@ def get_inpainter(backend: str | Inpainter, **options: Any) -> Inpainter:
         f"`backend` must be a backend name or a callable (images, holes) -> images, but got "
         f"{describe(backend)}."
     )
+
+
+def inpaint(
+    images: torch.Tensor, holes: torch.Tensor, backend: str | Inpainter = "harmonic", **options: Any
+) -> torch.Tensor:
+    """Fill ``holes`` in ``images`` with ``backend`` (a name, built with ``options``, or a callable).
+
+    Shape:
+        ``images`` ``(N, C, H, W)``, ``holes`` ``(N, 1, H, W)`` bool -> ``(N, C, H, W)`` in
+        ``images``' dtype and device; pixels outside the holes are returned unchanged.
+
+    Example:
+        >>> import torch
+        >>> from shiftaug.inpaint import inpaint
+        >>> images = torch.tensor([[[[1.0, 0.0, 3.0]]]])
+        >>> inpaint(images, torch.tensor([[[[False, True, False]]]]), "harmonic", cycles=4)
+        tensor([[[[1., 2., 3.]]]])
+    """
+    return get_inpainter(backend, **options)(images, holes)
 
 
 def check_inpaint_inputs(images: object, holes: object) -> tuple[torch.Tensor, torch.Tensor]:

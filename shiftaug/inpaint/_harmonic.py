@@ -1,0 +1,198 @@
+"""Fast batched torch fills: pull-push and multigrid harmonic (membrane) interpolation.
+
+Both run on any device with a fixed amount of work per call (no host synchronisation, no
+per-sample Python loop): the number of pyramid levels depends only on ``H, W``.
+
+- **pull-push** averages the known pixels down an image pyramid ("pull") and fills each level's
+  holes from the next coarser level ("push"). One pass, very fast, slightly blocky.
+- **harmonic** solves Laplace's equation inside the holes with the known pixels as boundary
+  values (reflecting boundary at the image edge): the smoothest fill that meets the hole's rim.
+  It starts from the pull-push fill and runs multigrid V-cycles (red-black Gauss-Seidel
+  smoothing, residual restriction by 2x2 averaging, bilinear prolongation).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ._base import register_inpainter
+from ._common import check_positive_int, composite, prepare, work_dtype
+
+__all__ = ["HarmonicInpainter", "PullPushInpainter", "harmonic_fill", "pull_push_fill"]
+
+_COARSEST = 4  # a V-cycle stops coarsening at this size and just smooths there
+
+
+def _pad_even(x: torch.Tensor, mode: str = "constant") -> torch.Tensor:
+    """Pad the bottom/right of ``x`` so that ``H`` and ``W`` are even (or 1)."""
+    height, width = x.shape[-2:]
+    pad_h, pad_w = height % 2 if height > 1 else 0, width % 2 if width > 1 else 0
+    if not (pad_h or pad_w):
+        return x
+    return F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+
+
+def _halve(x: torch.Tensor, mode: str = "constant") -> torch.Tensor:
+    """2x2 average (1x2 or 2x1 along an axis of length 1); odd sizes are padded first."""
+    x = _pad_even(x, mode)
+    kernel = (2 if x.shape[-2] > 1 else 1, 2 if x.shape[-1] > 1 else 1)
+    return F.avg_pool2d(x, kernel)
+
+
+def _upsample(coarse: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinear 2x upsampling of ``coarse`` to the finer level's ``size``."""
+    scaled = (
+        coarse.shape[-2] * (2 if size[0] > 1 else 1),
+        coarse.shape[-1] * (2 if size[1] > 1 else 1),
+    )
+    fine = F.interpolate(coarse, size=scaled, mode="bilinear", align_corners=False)
+    return fine[..., : size[0], : size[1]]
+
+
+def pull_push_fill(images: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
+    """Pull-push fill of float ``images`` (no checks, no composite; values inside holes only).
+
+    A coarse pixel holds the mean of its known children, if it has any; pushing down, a pixel
+    without known children takes the bilinearly upsampled value of the coarser level. (Blending
+    partly known pixels with the coarser level by their known fraction scored about 1 dB worse
+    on photos.) An image without any known pixel is filled with 0.
+    """
+    known = (~holes).to(images.dtype)
+    sums, weights = [images * known], [known]
+    while max(sums[-1].shape[-2:]) > 1:
+        sums.append(_halve(sums[-1]))
+        weights.append(_halve(weights[-1]))
+    filled = sums[-1] / weights[-1].clamp_min(1e-12)
+    for level in range(len(sums) - 2, -1, -1):
+        coarse = _upsample(filled, tuple(sums[level].shape[-2:]))  # type: ignore[arg-type]
+        weight = weights[level]
+        filled = torch.where(weight > 0, sums[level] / weight.clamp_min(1e-12), coarse)
+    return filled
+
+
+def _neighbour_mean(u: torch.Tensor) -> torch.Tensor:
+    """Mean of the 4 neighbours; the edge is replicated (zero normal derivative at the border)."""
+    p = F.pad(u, (1, 1, 1, 1), mode="replicate")
+    return 0.25 * (p[..., :-2, 1:-1] + p[..., 2:, 1:-1] + p[..., 1:-1, :-2] + p[..., 1:-1, 2:])
+
+
+def _smooth(u: torch.Tensor, rhs: torch.Tensor, hole: torch.Tensor, sweeps: int) -> torch.Tensor:
+    """Red-black Gauss-Seidel sweeps for ``u - mean4(u) = rhs`` on the hole pixels."""
+    height, width = u.shape[-2:]
+    rows = torch.arange(height, device=u.device).view(height, 1)
+    cols = torch.arange(width, device=u.device).view(1, width)
+    red = (rows + cols) % 2 == 0
+    red_hole, black_hole = hole & red, hole & ~red
+    for _ in range(sweeps):
+        u = torch.where(red_hole, _neighbour_mean(u) + rhs, u)
+        u = torch.where(black_hole, _neighbour_mean(u) + rhs, u)
+    return u
+
+
+def _v_cycle(u: torch.Tensor, rhs: torch.Tensor, hole: torch.Tensor, sweeps: int) -> torch.Tensor:
+    """One multigrid V-cycle for the masked Laplace problem ``u - mean4(u) = rhs``."""
+    if min(u.shape[-2:]) < 2 * _COARSEST:
+        return _smooth(u, rhs, hole, 8 * sweeps)
+    u = _smooth(u, rhs, hole, sweeps)
+    residual = torch.where(hole, rhs - u + _neighbour_mean(u), 0)
+    # A coarse cell is unknown only if all its children are: the coarse problem then never
+    # reaches past the true boundary, which keeps the cycle convergent for any hole shape.
+    coarse_hole = _halve(hole.to(u.dtype), mode="replicate") == 1
+    coarse_rhs = torch.where(coarse_hole, 4 * _halve(residual), 0)  # 4 = (2h)^2 / h^2
+    correction = _v_cycle(torch.zeros_like(coarse_rhs), coarse_rhs, coarse_hole, sweeps)
+    u = torch.where(hole, u + _upsample(correction, tuple(u.shape[-2:])), u)  # type: ignore[arg-type]
+    return _smooth(u, rhs, hole, sweeps)
+
+
+def harmonic_fill(
+    images: torch.Tensor, holes: torch.Tensor, cycles: int = 2, sweeps: int = 2
+) -> torch.Tensor:
+    """Harmonic fill of float ``images`` (no checks, no composite; values inside holes only)."""
+    u = pull_push_fill(images, holes)
+    rhs = torch.zeros_like(u)
+    for _ in range(cycles):
+        u = _v_cycle(u, rhs, holes, sweeps)
+    return u
+
+
+class _TorchInpainter:
+    """Shared call logic: check, convert to the working dtype, fill, composite."""
+
+    def _fill(self, images: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def __call__(self, images: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
+        images, holes = prepare(images, holes)
+        if images.numel() == 0:
+            return images.clone()
+        filled = self._fill(images.to(work_dtype(images.dtype)), holes)
+        return composite(images, holes, filled)
+
+
+@register_inpainter("pull_push")
+class PullPushInpainter(_TorchInpainter):
+    """Pull-push pyramid fill: one pass down and up an image pyramid, batched on any device.
+
+    The fastest fill here; its result is the starting point of :class:`HarmonicInpainter`.
+
+    Shape:
+        ``images`` ``(N, C, H, W)`` (uint8 or float), ``holes`` ``(N, 1, H, W)`` bool ->
+        ``(N, C, H, W)`` in ``images``' dtype and device.
+
+    Example:
+        >>> import torch
+        >>> from shiftaug.inpaint import PullPushInpainter
+        >>> images = torch.arange(16.0).view(1, 1, 4, 4)
+        >>> holes = torch.zeros(1, 1, 4, 4, dtype=torch.bool)
+        >>> holes[..., 1:3, 1:3] = True
+        >>> out = PullPushInpainter()(images, holes)
+        >>> bool((out[~holes.expand_as(out)] == images[~holes.expand_as(images)]).all())
+        True
+    """
+
+    def _fill(self, images: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
+        return pull_push_fill(images, holes)
+
+    def __repr__(self) -> str:
+        return "PullPushInpainter()"
+
+
+@register_inpainter("harmonic")
+class HarmonicInpainter(_TorchInpainter):
+    """Harmonic (Laplace) fill by multigrid, batched on any device: shiftaug's default backend.
+
+    Each hole pixel becomes the mean of its four neighbours, the known pixels around the hole
+    are the boundary values, and the image edge reflects. The solution is the smoothest surface
+    spanning the hole's rim; on photos it beats OpenCV's Telea in PSNR (see the fill-quality
+    benchmark).
+
+    Args:
+        cycles: multigrid V-cycles after the pull-push start; each one cuts the error to the
+            exact harmonic solution by roughly 3x (2 cycles: within about 1-3 grey levels).
+        sweeps: red-black Gauss-Seidel sweeps before and after each coarse-grid correction.
+
+    Shape:
+        ``images`` ``(N, C, H, W)`` (uint8 or float), ``holes`` ``(N, 1, H, W)`` bool ->
+        ``(N, C, H, W)`` in ``images``' dtype and device.
+
+    Example:
+        >>> import torch
+        >>> from shiftaug.inpaint import HarmonicInpainter
+        >>> ramp = torch.linspace(0, 1, 8).expand(1, 1, 8, 8)  # a linear ramp is harmonic
+        >>> holes = torch.zeros(1, 1, 8, 8, dtype=torch.bool)
+        >>> holes[..., 2:6, 2:6] = True
+        >>> out = HarmonicInpainter(cycles=6)(ramp, holes)
+        >>> bool(torch.allclose(out, ramp, atol=1e-4))
+        True
+    """
+
+    def __init__(self, cycles: int = 2, sweeps: int = 2) -> None:
+        self.cycles = check_positive_int("cycles", cycles, minimum=0)
+        self.sweeps = check_positive_int("sweeps", sweeps)
+
+    def _fill(self, images: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
+        return harmonic_fill(images, holes, self.cycles, self.sweeps)
+
+    def __repr__(self) -> str:
+        return f"HarmonicInpainter(cycles={self.cycles}, sweeps={self.sweeps})"
