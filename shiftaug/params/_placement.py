@@ -173,8 +173,13 @@ def draw_positions(
         return torch.zeros(count, 2, device=device), torch.zeros_like(present)
     dx = torch.arange(x_lo, x_hi + 1, device=device)
     dy = torch.arange(y_lo, y_hi + 1, device=device)
-    area = masks.flatten(1).sum(-1).to(torch.float32)
-    weight = (_inside_counts(masks, dx, dy) >= min_inside * area.view(-1, 1, 1) - 1e-4).float()
+    if min_inside >= 1.0:  # fully inside the frame <=> the box is: two 1-D conditions
+        fit_x = (dx[None] >= -boxes[:, :1]) & (dx[None] <= width - boxes[:, 2:3])
+        fit_y = (dy[None] >= -boxes[:, 1:2]) & (dy[None] <= height - boxes[:, 3:4])
+        weight = (fit_y[:, :, None] & fit_x[:, None, :]).float()
+    else:
+        area = masks.flatten(1).sum(-1).to(torch.float32).view(-1, 1, 1)
+        weight = (_inside_counts(masks, dx, dy) >= min_inside * area - 1e-4).float()
     blocked = occupied if policy == "non_overlapping" else None
     if policy == "region":
         blocked = ~region  # type: ignore[operator]
@@ -295,8 +300,8 @@ def _inside_counts(masks: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor) -> t
     one lookup per move in the object's integral image.
     """
     count, height, width = masks.shape
-    integral = torch.zeros(count, height + 1, width + 1, device=masks.device, dtype=torch.float64)
-    integral[:, 1:, 1:] = masks.to(torch.float64).cumsum(1).cumsum(2)
+    integral = torch.zeros(count, height + 1, width + 1, device=masks.device)
+    integral[:, 1:, 1:] = masks.to(torch.float32).cumsum(1).cumsum(2)  # exact below 2**24
     c0, c1 = (-dx).clamp(0, width), (width - dx).clamp(0, width)
     r0, r1 = (-dy).clamp(0, height), (height - dy).clamp(0, height)
     rows0, rows1 = integral[:, r0], integral[:, r1]  # (M, Y, W + 1)
@@ -340,11 +345,14 @@ def _draw_from_maps(
     generator: torch.Generator | None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     flat = weight.flatten(1)
-    found = present & (flat.sum(-1) > 0)
-    # Rows without any valid move draw from a dummy uniform row and are then discarded.
-    safe = torch.where(found[:, None], flat, 1.0)
+    found = present & (flat.amax(-1) > 0)
+    # Inverse-CDF draw (cheaper than torch.multinomial on long rows); rows without any valid
+    # move are discarded afterwards.
+    cumulative = flat.cumsum(-1)
     source = generator.device if generator is not None else flat.device
-    choice = torch.multinomial(safe.to(source), 1, generator=generator).to(flat.device)[:, 0]
+    unit = torch.rand(flat.shape[0], 1, generator=generator, device=source)
+    target = unit.to(flat.device) * cumulative[:, -1:]
+    choice = torch.searchsorted(cumulative, target, right=True)[:, 0].clamp(max=flat.shape[1] - 1)
     shift = torch.stack([dx[choice.remainder(dx.numel())], dy[choice // dx.numel()]], -1)
     return torch.where(found[:, None], shift.to(torch.float32), 0.0), found
 
