@@ -33,12 +33,13 @@ class ShiftaugTransform(Transform):
     parameter set per sample; ``transform`` applies them to each input by type. Randomness
     comes from torch's global generator, as for every stock v2 transform, so
     ``torch.manual_seed`` reproduces a pipeline and ``DataLoader`` workers (seeded per worker)
-    draw different shifts.
+    draw different shifts. ``last_params`` holds the latest call's parameter record.
     """
 
     def __init__(self, binding: Binding) -> None:
         super().__init__()
         self.binding = binding
+        self.last_params: Any = None  # the record of the latest call, for replay and tests
 
     def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
         count, size, device = _batch_layout(flat_inputs)
@@ -53,7 +54,9 @@ class ShiftaugTransform(Transform):
                     f"order, but got {len(leaves)}; torchvision keeps boxes 2-D, so a batch of "
                     "images needs a list of BoundingBoxes."
                 )
-        return {"params": self.binding.draw(count, size, device), "owners": owners}
+        record = self.binding.draw(count, size, device)
+        self.last_params = record
+        return {"params": record, "owners": owners}
 
     def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
         record = params["params"]
@@ -183,7 +186,7 @@ class RandomTranslate(ShiftaugTransform):
 def _batch_layout(flat_inputs: list[Any]) -> tuple[int, tuple[int, int], torch.device]:
     """Samples ``N``, ``(H, W)`` and device of a call, from its images (or, lacking any, targets)."""
     images = [x for x in flat_inputs if isinstance(x, _IMAGES) or _is_plain(x)]
-    sized = images or [x for x in flat_inputs if isinstance(x, _PER_SAMPLE)]
+    sized = images + [x for x in flat_inputs if isinstance(x, _PER_SAMPLE)]
     if not sized:
         raise TypeError(
             "The inputs must hold an image (tv_tensors.Image or Video, a plain tensor or a PIL "

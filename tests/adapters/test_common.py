@@ -1,0 +1,126 @@
+"""The shared Binding mechanism, the import hook, and the registry of adapter classes."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from shiftaug.adapters import _common, albumentations, kornia, torchvision
+from shiftaug.adapters._common import Binding, TranslateBinding, run_after_import
+from shiftaug.functional import (
+    translate_boxes,
+    translate_image,
+    translate_keypoints,
+    translate_mask,
+)
+
+# Every adapter class, per framework base. A new transform's adapters go here (the registry
+# test below fails until they do); the framework test modules check their pixels.
+ADAPTERS = {
+    torchvision.ShiftaugTransform: {torchvision.RandomTranslate},
+    albumentations.ShiftaugDualTransform: {albumentations.RandomTranslate},
+    kornia.ShiftaugAugmentation: {kornia.RandomTranslate},
+}
+
+
+@pytest.mark.parametrize("base", list(ADAPTERS), ids=lambda base: base.__module__)
+def test_every_adapter_class_is_listed(base: type) -> None:
+    module = sys.modules[base.__module__]
+    found = {
+        value
+        for value in vars(module).values()
+        if inspect.isclass(value) and issubclass(value, base) and value is not base
+    }
+    assert found == ADAPTERS[base]
+
+
+def test_translate_binding_applies_one_draw_to_every_target() -> None:
+    binding = TranslateBinding.build(shift_px=3, padding_mode="constant", fill=2.0, mask_fill=9)
+    params = binding.draw(4, (8, 10))
+    shift = params.shift
+    image = torch.rand(4, 3, 8, 10)
+    assert torch.equal(
+        binding.image(image, params),
+        translate_image(image, shift, padding_mode="constant", fill=2.0),
+    )
+    mask = torch.randint(0, 3, (4, 2, 8, 10), dtype=torch.uint8)
+    expected = translate_mask(mask, shift, padding_mode="constant", fill=9)
+    assert torch.equal(binding.mask(mask, params), expected)
+    assert torch.equal(binding.mask(mask.float(), params), expected.float())  # float labels too
+    boxes = torch.tensor([[1.0, 1.0, 5.0, 6.0]]).repeat(4, 1, 1)
+    moved, visible = binding.boxes(boxes, params, canvas_size=(8, 10), clip=False)
+    reference = translate_boxes(boxes, shift, canvas_size=(8, 10), clip=False)
+    assert torch.equal(moved, reference[0]) and torch.equal(visible, reference[1])
+    points = torch.rand(4, 2, 3, 2) * 8  # extra leading dims follow the first one
+    moved, _ = binding.keypoints(points, params, canvas_size=(8, 10))
+    assert torch.equal(moved, translate_keypoints(points, shift[:, None], canvas_size=(8, 10))[0])
+    inverse = binding.invert(params)
+    assert torch.equal(inverse.shift, -shift)
+
+
+def test_one_sample_applies_to_a_target_of_any_shape() -> None:
+    binding = TranslateBinding.build(shift_px=2)
+    params = binding.draw(1, (6, 6))
+    clip = torch.rand(5, 3, 6, 6)  # five frames of one sample share its shift
+    assert torch.equal(binding.image(clip, params), translate_image(clip, params.shift[0]))
+    with pytest.raises(ValueError, match="batch's 2 samples as its first dimension"):
+        binding.image(torch.rand(3, 6, 6), binding.draw(2, (6, 6)))
+    with pytest.raises(TypeError, match="`mask` must be a torch.Tensor"):
+        binding.mask([[0]], params)  # type: ignore[arg-type]
+
+
+def test_draw_uses_a_given_generator_and_leaves_the_core_alone() -> None:
+    binding = TranslateBinding.build(shift_px=5)
+    first = binding.draw(6, (8, 8), generator=torch.Generator().manual_seed(3))
+    again = binding.draw(6, (8, 8), generator=torch.Generator().manual_seed(3))
+    assert torch.equal(first.shift, again.shift) and binding.core.generator is None
+
+
+def test_params_round_trip_through_a_flat_dict() -> None:
+    binding = TranslateBinding.build(shift_px=5)
+    params = binding.draw(3, (8, 8))
+    tensors = binding.to_tensors(params)
+    assert set(tensors) == {"shift", "applied"}
+    assert binding.from_tensors(tensors, (8, 8)) == params
+    with pytest.raises(ValueError, match=r"\['applied'\] are missing"):
+        binding.from_tensors({"shift": params.shift}, (8, 8))
+
+
+def test_a_binding_needs_its_own_core_and_the_base_is_abstract() -> None:
+    with pytest.raises(TypeError, match="`core` must be a RandomTranslate"):
+        TranslateBinding(torch.nn.Identity())  # type: ignore[arg-type]
+    base = Binding.__new__(Binding)
+    with pytest.raises(NotImplementedError):
+        base.image(torch.zeros(3, 2, 2), None)
+
+
+def test_run_after_import_runs_now_or_right_after_the_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    run_after_import("torch", lambda: calls.append("now"))
+    assert calls == ["now"]
+    (tmp_path / "shiftaug_probe_module.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    run_after_import(
+        "shiftaug_probe_module", lambda: calls.append(sys.modules["shiftaug_probe_module"].VALUE)
+    )
+    assert calls == ["now"]
+    module = importlib.import_module("shiftaug_probe_module")
+    assert calls == ["now", 1]
+    assert type(module.__loader__).__name__ != "_RunAfter"  # the real loader is restored
+    assert not any(isinstance(f, _common._RunAfter) for f in sys.meta_path)
+    monkeypatch.delitem(sys.modules, "shiftaug_probe_module")
+
+
+def test_a_failing_registration_warns_instead_of_breaking_the_import() -> None:
+    def fail() -> None:
+        raise ImportError("boom")
+
+    with pytest.warns(UserWarning, match="could not register its torch adapter"):
+        run_after_import("torch", fail)
