@@ -43,7 +43,7 @@ from ..functional import masks_to_boxes, paste_objects
 from ..params._placement import draw_positions
 from .sources import load_digits, texture_bank
 
-__all__ = ["CLASS_NAMES", "OBJECT_KINDS", "Scenes", "make_scenes"]
+__all__ = ["CLASS_NAMES", "OBJECT_KINDS", "Scenes", "coin_photo", "make_scenes"]
 
 OBJECT_KINDS = ("digits", "shapes", "coins")
 CLASS_NAMES = (*(str(d) for d in range(10)), "disk", "square", "triangle", "cross", "coin")
@@ -212,8 +212,13 @@ def _digit_bank() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 
 
 @functools.lru_cache(maxsize=1)
-def _coin_bank() -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
-    """The coins of ``skimage.data.coins()``: ``(3, h, w)`` crops and their masks."""
+def coin_photo() -> tuple[torch.Tensor, torch.Tensor]:
+    """``skimage.data.coins()`` with one instance mask per coin (Otsu threshold, cleaned).
+
+    Returns:
+        ``(photo, masks)``: ``(3, 303, 384)`` float32 in ``[0, 1]`` (grey, repeated) and
+        ``(K, 303, 384)`` bool, one mask per whole coin (specks and merged coins left out).
+    """
     import skimage.data
     from scipy import ndimage
     from skimage.filters import threshold_otsu
@@ -223,12 +228,22 @@ def _coin_bank() -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
         ndimage.binary_opening(photo > threshold_otsu(photo), iterations=2)
     )
     labelled, _ = ndimage.label(foreground)
-    coins = []
+    masks = []
     for index, box in enumerate(ndimage.find_objects(labelled), start=1):
-        mask = labelled[box] == index
-        height, width = mask.shape
+        height, width = labelled[box].shape
+        mask = labelled == index
         if mask.sum() < 400 or not 0.6 < height / width < 1.6:
             continue  # specks and merged coins
-        crop = torch.from_numpy(np.ascontiguousarray(photo[box])).expand(3, -1, -1)
-        coins.append((crop.clone(), torch.from_numpy(np.ascontiguousarray(mask))))
+        masks.append(torch.from_numpy(mask))
+    return torch.from_numpy(photo).expand(3, -1, -1).clone(), torch.stack(masks)
+
+
+@functools.lru_cache(maxsize=1)
+def _coin_bank() -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
+    """Each coin of :func:`coin_photo` as a ``(3, h, w)`` crop and its mask."""
+    photo, masks = coin_photo()
+    coins = []
+    for box, mask in zip(masks_to_boxes(masks)[0].long().tolist(), masks, strict=True):
+        x0, y0, x1, y1 = box
+        coins.append((photo[:, y0:y1, x0:x1].clone(), mask[y0:y1, x0:x1].clone()))
     return tuple(coins)
