@@ -43,11 +43,19 @@ class CopyPaste(RandomTransform):
     Args:
         num_objects: objects pasted per image: ``n``, ``(low, high)`` or ``"all"``.
         policy: as in :class:`RandomRelocate`; default ``"same"``.
-        shift_px, shift_frac: move range for the other policies.
-        min_inside, region, density, stride: see :class:`RandomRelocate`.
+        shift_px: move range in pixels for the other policies (grammar of
+            :class:`~shiftaug.RandomTranslate`).
+        shift_frac: the same as a fraction of the image size.
+        min_inside: fraction of a pasted object that must land in the frame.
+        region: ``(H, W)`` or ``(N, H, W)`` bool map for ``policy="region"``.
+        density: ``(H, W)`` or ``(N, H, W)`` weights for ``policy="density"``.
+        stride: lattice step for ``policy="grid"``.
         scale_range: ``(low, high)`` factors for scale jitter (resampled bilinearly), or
             ``None`` for exact copies.
-        blend, sigma, levels, iterations: see :func:`shiftaug.functional.blend_images`.
+        blend: ``"hard"``, ``"feather"``, ``"laplacian"`` or ``"poisson"``.
+        sigma: Gaussian std for ``"feather"``.
+        levels: pyramid levels for ``"laplacian"``.
+        iterations: conjugate-gradient iterations for ``"poisson"``.
         on_no_position: ``"skip"`` or ``"raise"``.
         min_visibility: drop objects keeping less than this fraction of their pixels (the paper
             drops fully occluded objects; 0 keeps any object with a pixel left).

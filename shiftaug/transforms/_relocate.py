@@ -59,8 +59,11 @@ class RandomRelocate(RandomTransform):
         region: ``(H, W)`` or ``(N, H, W)`` bool map for ``policy="region"``.
         density: ``(H, W)`` or ``(N, H, W)`` non-negative weights for ``policy="density"``.
         stride: lattice step for ``policy="grid"`` (sample ``n`` takes cell ``n``).
-        blend: ``"hard"`` (exact pixels), ``"feather"``, ``"laplacian"`` or ``"poisson"``;
-            ``sigma``, ``levels``, ``iterations`` as in :func:`shiftaug.functional.blend_images`.
+        blend: ``"hard"`` (exact pixels), ``"feather"``, ``"laplacian"`` or ``"poisson"``
+            (see :func:`shiftaug.functional.blend_images`).
+        sigma: Gaussian std in pixels for ``"feather"``.
+        levels: pyramid levels for ``"laplacian"``.
+        iterations: conjugate-gradient iterations for ``"poisson"``.
         hole_margin: dilate the hole by this many pixels before filling (covers soft object
             edges in photos).
         on_no_position: ``"skip"`` (leave the object, report it) or ``"raise"``.
