@@ -53,11 +53,13 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 
-from .._checks import describe
+from .._checks import check_tensor, describe
+from ..functional import IMAGE_DTYPES, source_index
 from ..functional._boxes import translate_boxes_
-from ..functional._image import translate_image_
+from ..functional._image import normalize_fill, translate_image_
 from ..functional._keypoints import translate_keypoints_
 from ..functional._mask import translate_mask_
 from ..params import TranslateParams
@@ -70,6 +72,7 @@ __all__ = [
     "check_sample_count",
     "register_with_frameworks",
     "run_after_import",
+    "shift_by_slicing",
 ]
 
 # Frameworks that look transforms up by name when loading a saved pipeline, and the shiftaug
@@ -189,6 +192,17 @@ class TranslateBinding(Binding):
 
     def image(self, image: torch.Tensor, params: TranslateParams) -> torch.Tensor:
         count = check_sample_count("image", image, len(params), 3)
+        if count == 1 and self._sliceable(image):
+            # One sample on the host (a per-image call in a DataLoader worker): plain slicing
+            # of a channels-last view, without the batched kernel's per-call set-up.
+            check_tensor("image", image, dtypes=IMAGE_DTYPES)
+            fill = normalize_fill(
+                self.core.fill, self.core.padding_mode, image.dtype, image.shape[-3]
+            )
+            dx, dy = (int(v) for v in self.applied_shift(params)[0].tolist())
+            hwc = image.movedim(-3, -1)
+            moved = shift_by_slicing(hwc, dx, dy, image.ndim - 3, self.core.padding_mode, fill)
+            return moved.movedim(-1, -3)
         if count == 1 and image.ndim != 3:
             # One sample spread over leading dims (a clip, or a batch of one): give the core an
             # explicit sample dimension, so every leading entry shares the one shift.
@@ -239,6 +253,14 @@ class TranslateBinding(Binding):
     def invert(self, params: TranslateParams) -> TranslateParams:
         return params.inverse()
 
+    def _sliceable(self, image: torch.Tensor) -> bool:
+        return (
+            self.core.interpolation == "nearest"
+            and image.device.type == "cpu"
+            and not (image.requires_grad and torch.is_grad_enabled())
+            and not torch.compiler.is_compiling()
+        )
+
     def applied_shift(self, params: TranslateParams) -> torch.Tensor:
         """The ``(N, 2)`` shifts the kernels apply (rounded for ``interpolation="nearest"``)."""
         shift = params.shift
@@ -252,6 +274,45 @@ class TranslateBinding(Binding):
         if len(params) == 1:
             return shift[0]
         return shift.reshape(len(params), *([1] * (batch_ndim - 1)), 2)
+
+
+def shift_by_slicing(
+    array: Any, dx: int, dy: int, row_axis: int, padding_mode: str, fill: tuple[float, ...] | None
+) -> Any:
+    """Whole-pixel shift of a NumPy array or host tensor along ``row_axis`` and ``row_axis + 1``.
+
+    The same pixels as :func:`shiftaug.functional.translate_image` (both read
+    :func:`shiftaug.functional.source_index`) by plain slicing or one take per axis; ``fill``
+    (from ``normalize_fill``) broadcasts over the last axis, so pass channels-last data.
+    """
+    is_tensor = isinstance(array, torch.Tensor)
+    height, width = array.shape[row_axis], array.shape[row_axis + 1]
+    lead = (slice(None),) * row_axis
+    if padding_mode in ("zeros", "constant"):
+        out: Any = torch.zeros_like(array) if is_tensor else np.zeros_like(array)
+        if fill is not None and any(fill):
+            values = fill if len(fill) > 1 else fill[0]
+            if is_tensor:
+                out[...] = torch.tensor(values, dtype=array.dtype)
+            else:
+                out[...] = np.asarray(values)
+        rows, src_rows = _overlap(dy, height)
+        cols, src_cols = _overlap(dx, width)
+        dst, src = (*lead, rows, cols), (*lead, src_rows, src_cols)
+        out[dst] = array[src]
+        return out
+    row_index, _ = source_index(torch.arange(height) - dy, height, padding_mode)
+    col_index, _ = source_index(torch.arange(width) - dx, width, padding_mode)
+    if is_tensor:
+        return array.index_select(row_axis, row_index).index_select(row_axis + 1, col_index)
+    out = np.take(array, row_index.numpy(), axis=row_axis)
+    return np.take(out, col_index.numpy(), axis=row_axis + 1)
+
+
+def _overlap(shift: int, size: int) -> tuple[slice, slice]:
+    """Destination and source slices of the pixels that stay on an axis of ``size``."""
+    start, stop = min(max(shift, 0), size), max(min(size + shift, size), 0)
+    return slice(start, max(stop, start)), slice(start - shift, max(stop, start) - shift)
 
 
 def check_sample_count(name: str, target: object, count: int, item_ndim: int) -> int:

@@ -17,9 +17,8 @@ from albumentations.core.transforms_interface import DualTransform
 from albumentations.core.type_definitions import Targets
 
 from .._checks import check_probability
-from ..functional import source_index
 from ..functional._image import normalize_fill
-from ._common import Binding, TranslateBinding
+from ._common import Binding, TranslateBinding, shift_by_slicing
 
 __all__ = ["RandomTranslate", "ShiftaugDualTransform"]
 
@@ -200,43 +199,7 @@ class RandomTranslate(ShiftaugDualTransform):
         dtype = torch.from_numpy(array[:0].reshape(-1)).dtype
         fill = getattr(self.binding.core, fill_name)
         values = normalize_fill(fill, mode, dtype, channels, name=fill_name)
-        return shift_array(array, dx, dy, row_axis, mode, values)
-
-
-def shift_array(
-    array: np.ndarray,
-    dx: int,
-    dy: int,
-    row_axis: int,
-    padding_mode: str,
-    fill: tuple[float, ...] | None,
-) -> np.ndarray:
-    """Shift ``array`` by whole pixels along axes ``row_axis`` (rows) and ``row_axis + 1``.
-
-    The same source pixels as :func:`shiftaug.functional.translate_image` (both read
-    :func:`shiftaug.functional.source_index`); ``fill`` broadcasts over trailing channels.
-    """
-    height, width = array.shape[row_axis], array.shape[row_axis + 1]
-    lead = (slice(None),) * row_axis
-    if padding_mode in ("zeros", "constant"):
-        out = np.zeros_like(array)
-        if fill is not None and any(fill):
-            out[...] = np.asarray(fill if len(fill) > 1 else fill[0])
-        rows, src_rows = _overlap(dy, height)
-        cols, src_cols = _overlap(dx, width)
-        dst, src = (*lead, rows, cols), (*lead, src_rows, src_cols)
-        out[dst] = array[src]
-        return out
-    row_index, _ = source_index(torch.arange(height) - dy, height, padding_mode)
-    col_index, _ = source_index(torch.arange(width) - dx, width, padding_mode)
-    out = np.take(array, row_index.numpy(), axis=row_axis)
-    return np.take(out, col_index.numpy(), axis=row_axis + 1)
-
-
-def _overlap(shift: int, size: int) -> tuple[slice, slice]:
-    """Destination and source slices of the pixels that stay on an axis of ``size``."""
-    start, stop = min(max(shift, 0), size), max(min(size + shift, size), 0)
-    return slice(start, max(stop, start)), slice(start - shift, max(stop, start) - shift)
+        return shift_by_slicing(array, dx, dy, row_axis, mode, values)
 
 
 def _check_array(name: str, array: Any) -> np.ndarray:

@@ -10,14 +10,17 @@ from pathlib import Path
 import pytest
 import torch
 
+from shiftaug import TranslateParams
 from shiftaug.adapters import _common, albumentations, kornia, torchvision
 from shiftaug.adapters._common import Binding, TranslateBinding, run_after_import
 from shiftaug.functional import (
+    PADDING_MODES,
     translate_boxes,
     translate_image,
     translate_keypoints,
     translate_mask,
 )
+from tests.checkers import assert_same_bits
 
 # Every adapter class, per framework base. A new transform's adapters go here (the registry
 # test below fails until they do); the framework test modules check their pixels.
@@ -61,6 +64,22 @@ def test_translate_binding_applies_one_draw_to_every_target() -> None:
     assert torch.equal(moved, translate_keypoints(points, shift[:, None], canvas_size=(8, 10))[0])
     inverse = binding.invert(params)
     assert torch.equal(inverse.shift, -shift)
+
+
+@pytest.mark.parametrize("mode", PADDING_MODES)
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float16, torch.bfloat16, torch.float32])
+def test_the_host_slicing_path_equals_the_kernel(mode: str, dtype: torch.dtype) -> None:
+    fill = (3.0, 2.0) if mode == "constant" else 0.0
+    binding = TranslateBinding.build(shift_px=3, padding_mode=mode, fill=fill)
+    image = (torch.rand(2, 5, 7) * 200).to(dtype)  # one (C, H, W) image
+    for shift in ([0, 0], [2, -1], [-9, 4], [30, -25]):  # up to far beyond the image
+        params = TranslateParams(
+            torch.tensor([shift], dtype=torch.float32), torch.ones(1, dtype=torch.bool), (5, 7)
+        )
+        expected = translate_image(image, shift, padding_mode=mode, fill=fill)
+        assert_same_bits(binding.image(image, params), expected)
+        clip = image.expand(3, 2, 5, 7)  # a clip of one sample: frames share the shift
+        assert_same_bits(binding.image(clip, params), expected.expand(3, 2, 5, 7))
 
 
 def test_one_sample_applies_to_a_target_of_any_shape() -> None:
