@@ -137,7 +137,7 @@ class RandomTranslate(ShiftaugDualTransform):
         >>> out = pipeline(image=image, bboxes=[[4, 4, 20, 20]], labels=[1])
         >>> out["image"].shape
         (32, 32, 3)
-        >>> A.to_dict(pipeline)["transform"]["transforms"][0]["__class_fullname__"]
+        >>> RandomTranslate.get_class_fullname()  # the name in saved YAML / JSON configs
         'shiftaug.RandomTranslate'
     """
 

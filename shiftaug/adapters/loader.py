@@ -74,8 +74,9 @@ class AugmentOnDevice:
         >>> from shiftaug.adapters.loader import AugmentOnDevice
         >>> data = TensorDataset(torch.rand(8, 3, 16, 16), torch.arange(8))
         >>> loader = AugmentOnDevice(DataLoader(data, batch_size=4), RandomTranslate(shift_px=2))
-        >>> [tuple(images.shape) for images, labels in loader]
-        [(4, 3, 16, 16), (4, 3, 16, 16)]
+        >>> shapes = [tuple(images.shape) for images, labels in loader]
+        >>> len(shapes), shapes[0]
+        (2, (4, 3, 16, 16))
     """
 
     def __init__(
@@ -199,7 +200,8 @@ def collate_detection(
         >>> batch = collate_detection(samples)
         >>> batch["boxes"].shape, batch["valid"].tolist()
         (torch.Size([2, 1, 4]), [[True], [False]])
-        >>> [sample["boxes"].shape[0] for sample in uncollate_detection(batch)]
+        >>> counts = [sample["boxes"].shape[0] for sample in uncollate_detection(batch)]
+        >>> counts
         [1, 0]
     """
     if not isinstance(samples, Sequence) or not samples:
