@@ -188,7 +188,8 @@ class CopyPaste(RandomTransform):
              torch.arange(rounds, device=valid.device).expand(batch, -1)], 1,
         )  # fmt: skip
         area = all_masks.flatten(2).sum(-1)
-        cover = occlusion_cover(pasted, depth, torch.zeros_like(masks[:, :1]))
+        top = top_round(pasted)
+        cover = occlusion_cover(top, depth, torch.zeros_like(masks[:, :1]))
         new_masks, new_valid = occlude_masks(
             all_masks, all_valid, cover, area_before=area, min_visibility=self.min_visibility,
             min_area=self.min_area,
@@ -200,9 +201,7 @@ class CopyPaste(RandomTransform):
         points = objects.keypoints
         if points is not None:
             points = torch.cat([points, _pasted_points(points, masks, params)], 1)
-        return finish(
-            out, new_masks, new_valid, labels, points, depth, top_round(pasted), params, objects
-        )
+        return finish(out, new_masks, new_valid, labels, points, depth, top, params, objects)
 
     def extra_repr(self) -> str:
         return (

@@ -89,11 +89,11 @@ def parse_objects(
     if valid is None:
         valid_t = present
         if not label_map:
-            _check_nonempty(instance, torch.ones_like(present))
+            _check_nonempty(present, torch.ones_like(present))
     else:
         valid_t = check_tensor("valid", valid, ndim=2, layout="(N, K)", dtypes=(torch.bool,))
         _check_shape("valid", valid_t, tuple(instance.shape[:2]))
-        _check_nonempty(instance, valid_t)
+        _check_nonempty(present, valid_t)
     label_t = None
     if labels is not None:
         label_t = check_tensor("labels", labels, ndim=2, layout="(N, K)")
@@ -148,8 +148,8 @@ def _check_shape(name: str, value: torch.Tensor, expected: tuple[int, ...]) -> N
         )
 
 
-def _check_nonempty(masks: torch.Tensor, valid: torch.Tensor) -> None:
-    empty = valid & ~masks.flatten(2).any(-1)
+def _check_nonempty(present: torch.Tensor, valid: torch.Tensor) -> None:
+    empty = valid & ~present
     if bool(empty.any()):
         n, k = (int(v) for v in torch.nonzero(empty)[0])
         raise ValueError(
@@ -357,36 +357,30 @@ def _first(value: torch.Tensor | None) -> torch.Tensor | None:
     return None if value is None else value[0]
 
 
-def occlusion_cover(
-    pasted: torch.Tensor, depth: torch.Tensor, base_cover: torch.Tensor
-) -> torch.Tensor:
-    """``(N, K', H, W)`` pixels hidden from each object: everything pasted in later rounds.
-
-    ``pasted (N, J, H, W)`` are the pasted masks per round, ``depth (N, K')`` each object's round
-    (-1: not pasted, then ``base_cover (N, 1, H, W)`` is hidden as well).
-    """
-    batch, rounds = pasted.shape[:2]
-    # later[:, j] = union of the rounds after j; later[:, rounds] is empty.
-    later = torch.zeros(
-        batch, rounds + 1, *pasted.shape[-2:], dtype=torch.bool, device=pasted.device
-    )
-    for j in range(rounds - 1, -1, -1):
-        later[:, j] = later[:, j + 1] | pasted[:, j]
-    index = (depth + 1).clamp(0, rounds)
-    cover = later.gather(1, index[..., None, None].expand(-1, -1, *pasted.shape[-2:]))
-    return cover | (base_cover & (depth < 0)[..., None, None])
-
-
 def moved_mask(mask: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     return translate_mask_(mask, shift, check_values=False)
 
 
 def top_round(pasted: torch.Tensor) -> torch.Tensor:
     """``(N, H, W)`` round of the topmost paste at each pixel, -1 where nothing was pasted."""
-    rounds = torch.arange(pasted.shape[1], device=pasted.device).view(1, -1, 1, 1)
-    if pasted.shape[1] == 0:
-        return torch.full((pasted.shape[0], *pasted.shape[-2:]), -1, device=pasted.device)
-    return torch.where(pasted, rounds, -1).amax(1)
+    top = torch.full(
+        (pasted.shape[0], *pasted.shape[-2:]), -1, dtype=torch.int16, device=pasted.device
+    )
+    for j in range(pasted.shape[1]):
+        top.masked_fill_(pasted[:, j], j)
+    return top
+
+
+def occlusion_cover(
+    top: torch.Tensor, depth: torch.Tensor, base_cover: torch.Tensor
+) -> torch.Tensor:
+    """``(N, K', H, W)`` pixels hidden from each object: whatever was pasted in a later round.
+
+    ``top (N, H, W)`` is :func:`top_round` of the pastes, ``depth (N, K')`` each object's round
+    (-1: not pasted; such objects also lose ``base_cover (N, 1, H, W)``).
+    """
+    cover = top[:, None] > depth[..., None, None]
+    return cover | (base_cover & (depth < 0)[..., None, None])
 
 
 def check_params(params: object, objects: Objects) -> None:

@@ -191,7 +191,8 @@ class RandomRelocate(RandomTransform):
                 1, slot[..., None, None].expand_as(pasted), torch.where(where, pasted, current)
             )
         area = masks.flatten(2).sum(-1)
-        cover = occlusion_cover(pasted, depth, hole)
+        top = top_round(pasted)
+        cover = occlusion_cover(top, depth, hole)
         new_masks, new_valid = occlude_masks(
             new_masks, valid, cover, area_before=area, min_visibility=self.min_visibility,
             min_area=self.min_area,
@@ -203,7 +204,6 @@ class RandomRelocate(RandomTransform):
                 1, slot[..., None].expand(-1, -1, 2), params.shift * params.placed[..., None]
             )
             points = points + per_slot[:, :, None, :].to(points.dtype)
-        top = top_round(pasted)
         return finish(
             out, new_masks, new_valid, objects.labels, points, depth, top, params, objects
         )
@@ -214,13 +214,13 @@ class RandomRelocate(RandomTransform):
         which = torch.nonzero(has_hole).flatten()
         if which.numel() == 0:
             return image
+        if which.numel() == image.shape[0]:  # every image has a hole: no subset copies
+            filled = self.inpainter(image, hole)
+            _check_filled(filled, image)
+            return torch.where(hole, filled.to(image.dtype), image)
         subset, holes = image.index_select(0, which), hole.index_select(0, which)
         filled = self.inpainter(subset, holes)
-        if not isinstance(filled, torch.Tensor) or filled.shape != subset.shape:
-            raise ValueError(
-                f"The inpainter must return images of shape {tuple(subset.shape)}, but got "
-                f"{describe(filled)}."
-            )
+        _check_filled(filled, subset)
         filled = torch.where(holes, filled.to(image.dtype), subset)
         return image.index_copy(0, which, filled)
 
@@ -230,4 +230,12 @@ class RandomRelocate(RandomTransform):
         return (
             f"inpainter={backend!r}, num_objects={self.num_objects!r}, policy="
             f"{self.placement.policy!r}, shift_range={shift}, blend={self.blend!r}, p={self.p}"
+        )
+
+
+def _check_filled(filled: object, images: torch.Tensor) -> None:
+    if not isinstance(filled, torch.Tensor) or filled.shape != images.shape:
+        raise ValueError(
+            f"The inpainter must return images of shape {tuple(images.shape)}, but got "
+            f"{describe(filled)}."
         )
