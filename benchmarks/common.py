@@ -13,14 +13,21 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["Measurement", "environment", "measure", "sync", "write_results"]
+__all__ = [
+    "Measurement",
+    "environment",
+    "measure",
+    "measure_interleaved",
+    "sync",
+    "write_results",
+]
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -102,6 +109,49 @@ def measure(
         sync(device)
         times.append((time.perf_counter() - start) / number * 1e3)
     return Measurement(suite, case, method, times, items, dict(extra or {}))
+
+
+def measure_interleaved(
+    fns: Mapping[str, Callable[[], Any]],
+    *,
+    suite: str,
+    case: str,
+    items: int = 1,
+    device: torch.device | str | None = None,
+    warmup: int = 3,
+    repeats: int = 15,
+    min_time_s: float = 0.02,
+    extras: Mapping[str, dict[str, Any]] | None = None,
+) -> dict[str, Measurement]:
+    """:func:`measure` for several methods at once, in rounds.
+
+    Every repeat times each method once in turn, so a busy spell on a shared machine slows all
+    methods of a round alike and the ratios between them stay meaningful, where timing one
+    method after the other would charge the whole spell to whichever method ran then.
+    """
+    numbers = {}
+    for method, fn in fns.items():
+        for _ in range(warmup):
+            fn()
+        sync(device)
+        start = time.perf_counter()
+        fn()
+        sync(device)
+        once = max(time.perf_counter() - start, 1e-7)
+        numbers[method] = max(1, min(1000, int(min_time_s / once)))
+    times: dict[str, list[float]] = {method: [] for method in fns}
+    for _ in range(repeats):
+        for method, fn in fns.items():
+            start = time.perf_counter()
+            for _ in range(numbers[method]):
+                fn()
+            sync(device)
+            times[method].append((time.perf_counter() - start) / numbers[method] * 1e3)
+    extras = extras or {}
+    return {
+        method: Measurement(suite, case, method, times[method], items, dict(extras.get(method, {})))
+        for method in fns
+    }
 
 
 def environment() -> dict[str, Any]:

@@ -19,6 +19,8 @@ from ._checks import check_tensor, describe
 
 __all__ = ["Headline", "drq_random_shift", "drq_shift", "median_ms", "speed_headline"]
 
+FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+
 
 def drq_shift(x: torch.Tensor, offset: torch.Tensor, pad: int) -> torch.Tensor:
     """DrQ-v2's random shift for given offsets: replicate padding, then ``grid_sample``.
@@ -48,7 +50,8 @@ def drq_shift(x: torch.Tensor, offset: torch.Tensor, pad: int) -> torch.Tensor:
         >>> drq_shift(x, torch.tensor([[1, 1]]), pad=1).equal(x)  # offset == pad: no move
         True
     """
-    check_tensor("x", x, ndim=4, layout="(N, C, H, W)")
+    # Like DrQ-v2 itself (and grid_sample), floating point only: uint8 is refused, not converted.
+    check_tensor("x", x, ndim=4, layout="(N, C, H, W)", dtypes=FLOAT_DTYPES)
     if isinstance(pad, bool) or not isinstance(pad, int) or pad < 0:
         raise ValueError(f"`pad` must be an int >= 0, but got {describe(pad)}.")
     if offset.shape != (x.shape[0], 2):

@@ -47,6 +47,11 @@ def test_drq_random_shift_draws_per_sample_shifts_within_the_pad() -> None:
         ({"offset": torch.zeros(3, 2)}, ValueError, r"`offset` must have shape \(2, 2\)"),
         ({"x": torch.zeros(2, 4, 4)}, ValueError, r"`x` must have shape \(N, C, H, W\)"),
         ({"x": [[0.0]]}, TypeError, r"`x` must be a torch.Tensor"),
+        (
+            {"x": torch.zeros(2, 1, 4, 4, dtype=torch.uint8)},
+            TypeError,
+            r"`x` must have dtype in \(float16, bfloat16, float32, float64\), but got torch.uint8",
+        ),
     ],
 )
 def test_drq_shift_rejects_bad_input(kwargs: dict, error: type, match: str) -> None:
