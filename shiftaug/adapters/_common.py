@@ -193,16 +193,15 @@ class TranslateBinding(Binding):
     def image(self, image: torch.Tensor, params: TranslateParams) -> torch.Tensor:
         count = check_sample_count("image", image, len(params), 3)
         if count == 1 and self._sliceable(image):
-            # One sample on the host (a per-image call in a DataLoader worker): plain slicing
-            # of a channels-last view, without the batched kernel's per-call set-up.
+            # One sample on the host (a per-image call in a DataLoader worker): plain slicing,
+            # without the batched kernel's per-call set-up.
             check_tensor("image", image, dtypes=IMAGE_DTYPES)
             fill = normalize_fill(
                 self.core.fill, self.core.padding_mode, image.dtype, image.shape[-3]
             )
             dx, dy = (int(v) for v in self.applied_shift(params)[0].tolist())
-            hwc = image.movedim(-3, -1)
-            moved = shift_by_slicing(hwc, dx, dy, image.ndim - 3, self.core.padding_mode, fill)
-            return moved.movedim(-1, -3)
+            mode = self.core.padding_mode
+            return shift_by_slicing(image, dx, dy, image.ndim - 2, mode, fill, channel_axis=-3)
         if count == 1 and image.ndim != 3:
             # One sample spread over leading dims (a clip, or a batch of one): give the core an
             # explicit sample dimension, so every leading entry shares the one shift.
@@ -277,13 +276,20 @@ class TranslateBinding(Binding):
 
 
 def shift_by_slicing(
-    array: Any, dx: int, dy: int, row_axis: int, padding_mode: str, fill: tuple[float, ...] | None
+    array: Any,
+    dx: int,
+    dy: int,
+    row_axis: int,
+    padding_mode: str,
+    fill: tuple[float, ...] | None,
+    *,
+    channel_axis: int = -1,
 ) -> Any:
     """Whole-pixel shift of a NumPy array or host tensor along ``row_axis`` and ``row_axis + 1``.
 
     The same pixels as :func:`shiftaug.functional.translate_image` (both read
     :func:`shiftaug.functional.source_index`) by plain slicing or one take per axis; ``fill``
-    (from ``normalize_fill``) broadcasts over the last axis, so pass channels-last data.
+    (from ``normalize_fill``: one value, or one per channel) lies along ``channel_axis``.
     """
     is_tensor = isinstance(array, torch.Tensor)
     height, width = array.shape[row_axis], array.shape[row_axis + 1]
@@ -291,11 +297,12 @@ def shift_by_slicing(
     if padding_mode in ("zeros", "constant"):
         out: Any = torch.zeros_like(array) if is_tensor else np.zeros_like(array)
         if fill is not None and any(fill):
-            values = fill if len(fill) > 1 else fill[0]
+            shape = [1] * array.ndim
+            shape[channel_axis] = len(fill)
             if is_tensor:
-                out[...] = torch.tensor(values, dtype=array.dtype)
+                out[...] = torch.tensor(fill, dtype=array.dtype).view(shape)
             else:
-                out[...] = np.asarray(values)
+                out[...] = np.asarray(fill).reshape(shape)
         rows, src_rows = _overlap(dy, height)
         cols, src_cols = _overlap(dx, width)
         dst, src = (*lead, rows, cols), (*lead, src_rows, src_cols)
