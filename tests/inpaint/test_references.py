@@ -68,19 +68,19 @@ def test_harmonic_converges_to_the_exact_solution(case: Case) -> None:
     images, holes, exact = case
     errors: dict[int, list[float]] = {cycles: [] for cycles in (1, 2, 6)}
     for cycles in errors:
-        filled = harmonic_fill(images, holes, cycles=cycles)
+        filled = harmonic_fill(images, holes, cycles=cycles, sweeps=2)
         for i in range(images.shape[0]):
             errors[cycles].append(float(np.abs(filled[i].numpy() - exact[i]).max()))
-    # Grey levels (0-255): each V-cycle cuts the error; 6 cycles are within 0.05 everywhere.
+    # Grey levels (0-255): each V-cycle cuts the error ~5x; 6 cycles are within 0.05 everywhere.
     assert max(errors[6]) < 0.05
-    assert max(errors[2]) < 5 and all(
+    assert max(errors[2]) < 2 and all(
         e6 < e2 < e1 for e1, e2, e6 in zip(errors[1], errors[2], errors[6], strict=True)
     )
 
 
 def test_harmonic_backend_on_uint8_rounds_the_exact_solution(case: Case) -> None:
     images, holes, exact = case
-    out = HarmonicInpainter(cycles=8)(images.to(torch.uint8), holes)
+    out = HarmonicInpainter(cycles=8, sweeps=2)(images.to(torch.uint8), holes)
     for i in range(images.shape[0]):
         assert np.abs(out[i].numpy().astype(np.float64) - exact[i]).max() <= 0.5 + 1e-3
 
