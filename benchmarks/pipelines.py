@@ -63,9 +63,11 @@ class Images(Dataset[torch.Tensor]):
         return self.chw[index]
 
 
-def _loader(dataset: Dataset[torch.Tensor], batch_size: int) -> DataLoader[torch.Tensor]:
+def _loader(
+    dataset: Dataset[torch.Tensor], batch_size: int, workers: int
+) -> DataLoader[torch.Tensor]:
     return DataLoader(
-        dataset, batch_size=batch_size, shuffle=False, num_workers=WORKERS, persistent_workers=True
+        dataset, batch_size=batch_size, num_workers=workers, persistent_workers=workers > 0
     )
 
 
@@ -76,7 +78,9 @@ def _epoch(batches: Iterable[torch.Tensor]) -> Callable[[], int]:
     return run
 
 
-def epoch_methods(images: np.ndarray, batch_size: int) -> dict[str, tuple[str, Callable[[], int]]]:
+def epoch_methods(
+    images: np.ndarray, batch_size: int, workers: int = WORKERS
+) -> dict[str, tuple[str, Callable[[], int]]]:
     """method -> (placement, one-epoch callable)."""
     height, width = images.shape[1:3]
     frac = (SHIFT / width, SHIFT / height)
@@ -92,9 +96,9 @@ def epoch_methods(images: np.ndarray, batch_size: int) -> dict[str, tuple[str, C
         return (translate(batch.float().div_(255)) for batch in batches)
 
     def per_image(kind: str, transform: Any) -> DataLoader[torch.Tensor]:
-        return _loader(Images(images, kind, transform), batch_size)
+        return _loader(Images(images, kind, transform), batch_size, workers)
 
-    raw = _loader(Images(images, "raw"), batch_size)
+    raw = _loader(Images(images, "raw"), batch_size, workers)
     return {
         "albumentations Affine": (
             "workers",
