@@ -16,6 +16,7 @@ from ._placement import (
     occlude_masks,
     paste_objects,
     scale_points,
+    top_round,
 )
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "paste_objects",
     "scale_points",
     "source_index",
+    "top_round",
     "translate_boxes",
     "translate_image",
     "translate_keypoints",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from .._checks import check_choice, check_tensor, describe
-from ..functional._boxes import masks_to_boxes
+from ..functional._placement import mask_any, mask_area, mask_boxes
 from ._ranges import ShiftRange
 from ._translate import resolve_shift_range
 
@@ -158,7 +158,7 @@ def draw_positions(
     """:func:`sample_positions` without argument checks (for transforms that checked once)."""
     count, height, width = masks.shape
     device = masks.device
-    present = masks.flatten(1).any(-1)
+    present = mask_any(masks, (-2, -1))
     if policy == "same" or count == 0:
         return torch.zeros(count, 2, device=device), present
     boxes = _boxes(masks)
@@ -178,7 +178,7 @@ def draw_positions(
         fit_y = (dy[None] >= -boxes[:, 1:2]) & (dy[None] <= height - boxes[:, 3:4])
         weight = (fit_y[:, :, None] & fit_x[:, None, :]).float()
     else:
-        area = masks.flatten(1).sum(-1).to(torch.float32).view(-1, 1, 1)
+        area = mask_area(masks).to(torch.float32).view(-1, 1, 1)
         weight = (_inside_counts(masks, dx, dy) >= min_inside * area - 1e-4).float()
     blocked = occupied if policy == "non_overlapping" else None
     if policy == "region":
@@ -238,7 +238,7 @@ def _pixel_range(
 
 
 def _boxes(masks: torch.Tensor) -> torch.Tensor:
-    return masks_to_boxes(masks)[0]
+    return mask_boxes(masks)
 
 
 def _uniform_inside(

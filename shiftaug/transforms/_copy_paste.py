@@ -5,8 +5,15 @@ from __future__ import annotations
 import torch
 
 from .._checks import describe
-from ..functional._boxes import masks_to_boxes
-from ..functional._placement import occlude_masks, paste_objects, scale_points
+from ..functional._placement import (
+    mask_any,
+    mask_area,
+    mask_boxes,
+    occlude_masks,
+    paste_objects,
+    scale_points,
+    top_round,
+)
 from ..params._placement import PlacementParams
 from ..params._translate import resolve_shift_range
 from ._base import RandomTransform
@@ -19,10 +26,8 @@ from ._objects import (
     choose_objects,
     draw_rounds,
     finish,
-    occlusion_cover,
     parse_count,
     run_placement,
-    top_round,
 )
 
 __all__ = ["CopyPaste"]
@@ -145,12 +150,17 @@ class CopyPaste(RandomTransform):
             low, high = self.scale_range
             unit = torch.rand(batch, rounds, generator=self.generator, device=source).to(device)
             scale = low + (high - low) * unit
-        occupied = (masks & valid[..., None, None]).any(1)
-        if self.scale_range is None:
-            chosen = masks.flatten(0, 1)[index]  # (N, J, H, W)
+        if self.placement.policy == "same":  # the paper's default: no masks to look at
+            shift_t, placed_t = torch.zeros(batch, rounds, 2, device=device), requested.clone()
         else:
-            chosen = _scaled_masks(image, masks, index, scale)
-        shift_t, placed_t = draw_rounds(self.placement, chosen, requested, occupied, self.generator)
+            occupied = mask_any(masks & valid[..., None, None], 1)
+            if self.scale_range is None:
+                chosen = masks.flatten(0, 1)[index]  # (N, J, H, W)
+            else:
+                chosen = _scaled_masks(image, masks, index, scale)
+            shift_t, placed_t = draw_rounds(
+                self.placement, chosen, requested, occupied, self.generator
+            )
         return PlacementParams(
             index=index, shift=shift_t, scale=scale, requested=requested, placed=placed_t,
             image_size=(image.shape[-2], image.shape[-1]), slots=slots,
@@ -187,12 +197,11 @@ class CopyPaste(RandomTransform):
             [torch.full((batch, slots), -1, device=valid.device, dtype=torch.long),
              torch.arange(rounds, device=valid.device).expand(batch, -1)], 1,
         )  # fmt: skip
-        area = all_masks.flatten(2).sum(-1)
+        area = torch.cat([mask_area(masks), mask_area(pasted)], 1)
         top = top_round(pasted)
-        cover = occlusion_cover(top, depth, torch.zeros_like(masks[:, :1]))
         new_masks, new_valid = occlude_masks(
-            all_masks, all_valid, cover, area_before=area, min_visibility=self.min_visibility,
-            min_area=self.min_area,
+            all_masks, all_valid, depth, top, area=area,
+            min_visibility=self.min_visibility, min_area=self.min_area,
         )  # fmt: skip
         labels = objects.labels
         if labels is not None:
@@ -218,7 +227,7 @@ def _pasted_points(
     flat_points = points.flatten(0, 1)
     index = params.index.clamp(0, max(flat_points.shape[0] - 1, 0))
     source = flat_points[index]  # (N, J, P, 2)
-    boxes = masks_to_boxes(masks.flatten(0, 1)[index])[0]
+    boxes = mask_boxes(masks.flatten(0, 1)[index])
     centre = (boxes[..., :2] + boxes[..., 2:]) / 2
     return scale_points(source.to(torch.float32), centre, params.scale, params.shift).to(
         points.dtype

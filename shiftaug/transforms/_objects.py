@@ -12,10 +12,10 @@ from typing import Any, NamedTuple
 import torch
 
 from .._checks import check_choice, check_tensor, describe
-from ..functional import IMAGE_DTYPES, masks_to_boxes
+from ..functional import IMAGE_DTYPES
 from ..functional._blend import BLEND_MODES, blend_margin
 from ..functional._mask import translate_mask_
-from ..functional._placement import label_map_to_masks, masks_to_label_map
+from ..functional._placement import label_map_to_masks, mask_any, mask_boxes, masks_to_label_map
 from ..params._placement import POLICIES, PlacementParams, draw_positions
 from ..params._ranges import ShiftRange
 
@@ -129,7 +129,7 @@ def _masks(
         if masks.ndim != 4:
             raise ValueError(f"`masks` must be {expectation}, but got {describe(masks)}.")
         _check_shape("masks", masks, (batch, masks.shape[1], *size))
-        return (masks, masks.flatten(2).any(-1)), False
+        return (masks, mask_any(masks, (-2, -1))), False
     if masks.dtype.is_floating_point or masks.is_complex():
         raise TypeError(
             f"`masks` must be {expectation}, but got dtype {masks.dtype}; threshold soft masks "
@@ -333,7 +333,7 @@ def finish(
     ``top (N, H, W)`` the round of the topmost paste at each pixel (-1 for none); a keypoint is
     hidden when something was pasted above its object at its pixel.
     """
-    boxes = masks_to_boxes(masks)[0] * valid[..., None]
+    boxes = mask_boxes(masks) * valid[..., None]
     visible = None
     if keypoints is not None:
         height, width = masks.shape[-2:]
@@ -361,29 +361,8 @@ def moved_mask(mask: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     return translate_mask_(mask, shift, check_values=False)
 
 
-def top_round(pasted: torch.Tensor) -> torch.Tensor:
-    """``(N, H, W)`` round of the topmost paste at each pixel, -1 where nothing was pasted."""
-    top = torch.full(
-        (pasted.shape[0], *pasted.shape[-2:]), -1, dtype=torch.int16, device=pasted.device
-    )
-    for j in range(pasted.shape[1]):
-        top.masked_fill_(pasted[:, j], j)
-    return top
-
-
-def occlusion_cover(
-    top: torch.Tensor, depth: torch.Tensor, base_cover: torch.Tensor
-) -> torch.Tensor:
-    """``(N, K', H, W)`` pixels hidden from each object: whatever was pasted in a later round.
-
-    ``top (N, H, W)`` is :func:`top_round` of the pastes, ``depth (N, K')`` each object's round
-    (-1: not pasted; such objects also lose ``base_cover (N, 1, H, W)``).
-    """
-    cover = top[:, None] > depth[..., None, None]
-    return cover | (base_cover & (depth < 0)[..., None, None])
-
-
 def check_params(params: object, objects: Objects) -> None:
+    """Replayed parameters must come from a call with the same batch and slot count."""
     if not isinstance(params, PlacementParams):
         raise TypeError(f"`params` must be PlacementParams, but got {type(params).__name__}.")
     batch, slots = objects.valid.shape
@@ -417,6 +396,8 @@ def draw_rounds(
     Returns ``(shift (N, J, 2), placed (N, J))`` and raises if asked to when nothing fits.
     """
     batch, rounds = requested.shape
+    if placement.policy == "same":  # requested objects are valid, hence non-empty: all fit
+        return torch.zeros(batch, rounds, 2, device=requested.device), requested.clone()
     cells = torch.arange(batch, device=chosen.device)
     shifts, placed = [], []
     for j in range(rounds):

@@ -8,7 +8,7 @@ import torch
 
 from .._checks import describe
 from ..functional._blend import dilate_mask
-from ..functional._placement import occlude_masks, paste_objects
+from ..functional._placement import mask_any, mask_area, occlude_masks, paste_objects, top_round
 from ..inpaint import get_inpainter
 from ..params._placement import PlacementParams
 from ..params._translate import resolve_shift_range
@@ -22,10 +22,8 @@ from ._objects import (
     choose_objects,
     draw_rounds,
     finish,
-    occlusion_cover,
     parse_count,
     run_placement,
-    top_round,
 )
 
 __all__ = ["RandomRelocate"]
@@ -142,9 +140,9 @@ class RandomRelocate(RandomTransform):
         order, requested = choose_objects(valid, self.count, self.p, self.generator)
         rows = torch.arange(batch, device=valid.device)
         chosen = masks[rows[:, None], order]  # (N, J, H, W)
-        moving = (chosen & requested[..., None, None]).any(1)
+        moving = mask_any(chosen & requested[..., None, None], 1)
         # Non-moving objects block; moving objects' old places become free (they are filled).
-        occupied = (masks & valid[..., None, None]).any(1) & ~moving
+        occupied = mask_any(masks & valid[..., None, None], 1) & ~moving
         shift_t, placed_t = draw_rounds(self.placement, chosen, requested, occupied, self.generator)
         return PlacementParams(
             index=rows[:, None] * slots + order, shift=shift_t,
@@ -173,7 +171,8 @@ class RandomRelocate(RandomTransform):
         slot = params.index.remainder(max(slots, 1))
         moved = torch.zeros(batch, slots, dtype=torch.long, device=valid.device)
         moved = moved.scatter_add_(1, slot, params.placed.long()) > 0
-        hole = dilate_mask((masks & moved[..., None, None]).any(1, keepdim=True), self.hole_margin)
+        hole = mask_any(masks & moved[..., None, None], 1).unsqueeze(1)
+        hole = dilate_mask(hole, self.hole_margin)
         background = self._fill(image, hole)
         out, pasted = paste_objects(
             background, image, masks, params.index, params.shift, params.placed,
@@ -183,19 +182,22 @@ class RandomRelocate(RandomTransform):
         depth = torch.full((batch, slots), -1, dtype=torch.long, device=valid.device)
         round_of = torch.arange(rounds, device=depth.device).expand(batch, -1)
         depth = depth.scatter_reduce(1, slot, torch.where(params.placed, round_of, -1), "amax")
-        new_masks = masks.clone()
+        new_masks = masks.clone(memory_format=torch.contiguous_format)
         if rounds:
             where = params.placed[..., None, None]
             current = new_masks.gather(1, slot[..., None, None].expand(-1, -1, *masks.shape[-2:]))
             new_masks.scatter_(
                 1, slot[..., None, None].expand_as(pasted), torch.where(where, pasted, current)
             )
-        area = masks.flatten(2).sum(-1)
+        reference = mask_area(masks)
+        moved_area = torch.where(params.placed, mask_area(pasted), reference.gather(1, slot))
+        area = reference.scatter(1, slot, moved_area) if rounds else reference
+        # The vacated pixels (filled) hide the objects that stayed, like a paste in round 0.
         top = top_round(pasted)
-        cover = occlusion_cover(top, depth, hole)
+        top = torch.where(hole[:, 0] & (top < 0), 0, top)
         new_masks, new_valid = occlude_masks(
-            new_masks, valid, cover, area_before=area, min_visibility=self.min_visibility,
-            min_area=self.min_area,
+            new_masks, valid, depth, top, area=area, reference=reference,
+            min_visibility=self.min_visibility, min_area=self.min_area,
         )  # fmt: skip
         points = objects.keypoints
         if points is not None:
@@ -210,7 +212,7 @@ class RandomRelocate(RandomTransform):
 
     def _fill(self, image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
         """Inpaint only the images that have a hole; keep every other pixel bit for bit."""
-        has_hole = hole.flatten(1).any(-1)
+        has_hole = mask_any(hole, (1, 2, 3))
         which = torch.nonzero(has_hole).flatten()
         if which.numel() == 0:
             return image

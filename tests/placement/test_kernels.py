@@ -157,6 +157,17 @@ def test_paste_objects_batched_equals_per_sample_and_slicing() -> None:
         assert torch.equal(out[n], expected)
 
 
+@pytest.mark.parametrize("blend", ["hard", "feather"])
+def test_paste_objects_accepts_channels_last(blend: str) -> None:
+    images, masks = rect_scene(batch=2)
+    index, shift = torch.tensor([[3], [0]]), torch.tensor([[[2, 1]], [[-3, 4]]])
+    placed = torch.ones(2, 1, dtype=torch.bool)
+    expected = paste_objects(images, images, masks, index, shift, placed, blend=blend)
+    strided = images.to(memory_format=torch.channels_last)
+    actual = paste_objects(strided, strided, masks, index, shift, placed, blend=blend)
+    assert torch.equal(actual[0], expected[0]) and torch.equal(actual[1], expected[1])
+
+
 def test_paste_objects_errors() -> None:
     images, masks = rect_scene(batch=2)
     index, shift, placed = (
