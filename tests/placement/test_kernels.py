@@ -183,3 +183,16 @@ def test_paste_objects_errors() -> None:
         paste_objects(images, images, masks, index, shift[:, :, :1], placed)
     with pytest.raises(TypeError, match="`index` must have dtype"):
         paste_objects(images, images, masks, index.int(), shift, placed)
+
+
+def test_fast_mask_reductions_equal_the_core_ones() -> None:
+    from shiftaug.functional import masks_to_boxes
+    from shiftaug.functional._placement import mask_any, mask_area, mask_boxes
+
+    masks = torch.rand(3, 4, 9, 11, generator=torch.Generator().manual_seed(0)) > 0.93
+    masks[0, 1] = False
+    assert torch.equal(mask_boxes(masks), masks_to_boxes(masks)[0])
+    assert torch.equal(mask_any(masks, (-2, -1)), masks.flatten(2).any(-1))
+    assert torch.equal(mask_area(masks), masks.flatten(2).sum(-1).int())
+    strided = masks.transpose(-1, -2)
+    assert torch.equal(mask_boxes(strided), masks_to_boxes(strided)[0])
