@@ -53,15 +53,15 @@ def test_every_data_key_in_a_stock_pipeline_matches_the_kernels() -> None:
     assert torch.equal(kept, _expected_boxes(boxes, shift, min_visibility=0.4).abs().sum(-1) > 0)
 
 
-def test_p_gates_per_sample_and_same_on_batch_shares_the_shift() -> None:
+def test_p_gates_per_sample_and_same_on_batch_shares_the_shift(device: str) -> None:
     torch.manual_seed(1)
     ours = RandomTranslate(shift_px=4, p=0.5)
-    images = _data()[0]
+    images = _data()[0].to(device)
     out = ours(images)
-    applied = ours._params["batch_prob"] > 0.5
-    assert applied.any() and not applied.all()
+    applied = (ours._params["batch_prob"] > 0.5).to(device)
+    assert applied.any() and not applied.all() and out.device == images.device
     assert torch.equal(out[~applied], images[~applied])
-    shift = ours._params["shift"][applied]
+    shift = ours._params["shift"].to(device)[applied]
     assert torch.equal(out[applied], translate_image(images[applied], shift))
     same = RandomTranslate(shift_px=4, p=1.0, same_on_batch=True)
     same(images)

@@ -67,16 +67,17 @@ def test_one_sample_in_a_stock_pipeline_matches_the_kernels(fmt: str) -> None:
     assert out["id"] == 3
 
 
-def test_a_batch_gets_per_sample_shifts_and_targets_follow_their_image() -> None:
+def test_a_batch_gets_per_sample_shifts_and_targets_follow_their_image(device: str) -> None:
     torch.manual_seed(1)
     t = RandomTranslate(shift_px=5)
-    images = _image(6)
-    masks = tv_tensors.Mask(torch.randint(0, 2, (6, 2, *SIZE), dtype=torch.bool))
-    points = tv_tensors.KeyPoints(torch.rand(6, 4, 2) * 10, canvas_size=SIZE)
-    boxes = [_boxes() for _ in range(6)]
+    images = _image(6).to(device)
+    masks = tv_tensors.Mask(torch.randint(0, 2, (6, 2, *SIZE), dtype=torch.bool, device=device))
+    points = tv_tensors.KeyPoints(torch.rand(6, 4, 2, device=device) * 10, canvas_size=SIZE)
+    boxes = [_boxes().to(device) for _ in range(6)]
     out_images, out_masks, out_points, out_boxes = t(images, masks, points, boxes)
     shift = t.last_params.shift
     assert len(set(map(tuple, shift.tolist()))) > 1  # per sample, unlike stock v2 transforms
+    assert shift.device == out_images.device == images.device
     assert torch.equal(out_images, translate_image(images.as_subclass(torch.Tensor), shift))
     assert torch.equal(out_masks, translate_mask(masks, shift))
     assert torch.equal(out_points, translate_keypoints(points, shift, canvas_size=SIZE)[0])
