@@ -12,6 +12,7 @@ PASS/FAIL with the measured ratio. Results go to ``<out>/translate.{json,md,png}
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -269,11 +270,13 @@ def markdown(
     skipped: dict[tuple[str, str], str],
     verdicts: Sequence[dict],
     device: str,
+    context: str = "",
 ) -> str:
     cases = list(dict.fromkeys(m.case for m in measurements))
     by_key = {(m.case, m.method): m for m in measurements}
     lines = [
-        f"Median ms per batch (inter-quartile range), device `{device}`; lower is better."
+        f"Median ms per batch (inter-quartile range), device `{device}`{context}; lower is "
+        "better."
         + (
             " On CUDA each cell also gives the achieved GB/s (read + write)."
             if device != "cpu"
@@ -384,6 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cv2.setNumThreads(args.threads)
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         parser.error("--device cuda needs a CUDA device")
+    load_before = os.getloadavg()  # a busy shared machine shows here; recorded with the results
     measurements: list[Measurement] = []
     skipped: dict[tuple[str, str], str] = {}
     for shape in args.shapes:
@@ -393,9 +397,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             measurements += found
             skipped.update({(_case_name(shape, dtype), k): v for k, v in why.items()})
     verdicts = evaluate(TARGETS, {(m.case, m.method): m for m in measurements})
-    table = markdown(measurements, skipped, verdicts, args.device)
+    load_after = os.getloadavg()
+    context = (
+        f", {torch.get_num_threads()} intra-op thread(s) on {os.cpu_count()} cores, 1-minute "
+        f"load average {load_before[0]:.1f} before and {load_after[0]:.1f} after the run"
+    )
+    table = markdown(measurements, skipped, verdicts, args.device, context)
     summary = {"targets": verdicts, "skipped": {f"{c} / {k}": v for (c, k), v in skipped.items()}}
-    summary["quick"] = args.quick
+    summary.update(quick=args.quick, threads=torch.get_num_threads())
+    summary.update(load_average_before=load_before, load_average_after=load_after)
     json_path, md_path = write_results(
         "translate", measurements, table, summary=summary, out_dir=args.out
     )
