@@ -7,6 +7,7 @@ the same baseline. The package cannot import ``benchmarks/``, hence this small m
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -123,11 +124,13 @@ class Headline:
     shiftaug_ms: float
     drq_ms: float
     kornia_ms: float
+    threads: int = 1
+    load: float | None = None  # 1-minute load average during the measurement, where known
 
     def lines(self) -> list[str]:
         fastest_peer = min(self.drq_ms, self.kornia_ms)
         shape = "x".join(map(str, self.shape))
-        return [
+        lines = [
             f"Per-sample random translation of a {shape} float32 batch (median ms per batch):",
             f"  shiftaug RandomTranslate (nearest, exact)   {self.shiftaug_ms:8.2f} ms",
             f"  DrQ-v2 random shift (pad + grid_sample)     {self.drq_ms:8.2f} ms",
@@ -135,6 +138,13 @@ class Headline:
             f"  -> shiftaug runs at {fastest_peer / self.shiftaug_ms:.1f}x the speed of the "
             "faster of the other two (all peers: benchmarks/translate.py)",
         ]
+        cores = os.cpu_count() or 1
+        if self.load is not None and self.load > cores:
+            lines.append(
+                f"  (the machine is busy: load average {self.load:.1f} on {cores} cores with "
+                f"{self.threads} torch threads, so these numbers are noisy)"
+            )
+        return lines
 
 
 def speed_headline(
@@ -171,4 +181,5 @@ def speed_headline(
         device=device,
         budget_s=budget_s,
     )
-    return Headline(shape, ms["shiftaug"], ms["drq"], ms["kornia"])
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    return Headline(shape, ms["shiftaug"], ms["drq"], ms["kornia"], torch.get_num_threads(), load)

@@ -79,5 +79,7 @@ def test_speed_headline_reports_all_three_and_their_ratio() -> None:
     assert min(headline.shiftaug_ms, headline.drq_ms, headline.kornia_ms) > 0
     text = "\n".join(headline.lines())
     assert "8x3x16x16" in text and "DrQ-v2" in text and "kornia" in text
-    fixed = Headline((1, 1, 1, 1), shiftaug_ms=1.0, drq_ms=3.0, kornia_ms=5.0)
+    fixed = Headline((1, 1, 1, 1), shiftaug_ms=1.0, drq_ms=3.0, kornia_ms=5.0, load=0.0)
     assert "3.0x the speed" in fixed.lines()[-1]
+    busy = Headline((1, 1, 1, 1), 1.0, 3.0, 5.0, threads=2, load=1000.0)
+    assert "the machine is busy: load average 1000.0" in busy.lines()[-1]
