@@ -4,7 +4,8 @@ Every method is timed in ONE run on the same batch (same shape, dtype and device
 per-sample shifts of up to 1/8 of the image size, and the issue-3 speed targets are printed as
 PASS/FAIL with the measured ratio. Results go to ``<out>/translate.{json,md,png}``.
 
-    python benchmarks/translate.py                 # full run on the CPU (about two minutes)
+    python benchmarks/translate.py                 # full run on the CPU, torch's threads
+    python benchmarks/translate.py --threads 1     # steadier on a busy machine (~2 minutes)
     python benchmarks/translate.py --quick         # smoke run: few repeats
     python benchmarks/translate.py --device cuda   # adds achieved GB/s next to a D2D copy
 """
