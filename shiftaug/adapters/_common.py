@@ -123,13 +123,7 @@ class Binding:
         """
         # The core sampler reads only the shape and device: a zero-storage probe suffices.
         probe = torch.empty((), device=device).expand(count, 1, *image_size)
-        if generator is None:
-            return self.core.make_params(probe)
-        saved, self.core.generator = self.core.generator, generator
-        try:
-            return self.core.make_params(probe)
-        finally:
-            self.core.generator = saved
+        return self.core.make_params(probe, generator=generator)
 
     def image(self, image: torch.Tensor, params: Any) -> torch.Tensor:
         """Apply ``params`` to ``(..., C, H, W)`` images."""

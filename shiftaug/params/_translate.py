@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Literal, overload
 
 import torch
 
@@ -46,6 +47,18 @@ class TranslateParams:
         if isinstance(index, int):
             index = slice(index, index + 1 if index != -1 else None)
         return replace(self, shift=self.shift[index], applied=self.applied[index])
+
+
+@overload
+def resolve_shift_range(
+    shift_px: object, shift_frac: object, *, allow_none: Literal[False] = False
+) -> ShiftRange: ...
+
+
+@overload
+def resolve_shift_range(
+    shift_px: object, shift_frac: object, *, allow_none: bool
+) -> ShiftRange | None: ...
 
 
 def resolve_shift_range(
@@ -129,7 +142,6 @@ def sample_translate(
     ):
         raise ValueError(f"`normal_scale` must be a number > 0, but got {describe(normal_scale)}.")
     shift_range = resolve_shift_range(shift_px, shift_frac)
-    assert shift_range is not None
     return draw_translate(
         shift_range, batch_size, image_size, integer=integer, distribution=distribution,
         normal_scale=float(normal_scale), p=p, same_on_batch=same_on_batch, generator=generator,

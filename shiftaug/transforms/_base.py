@@ -35,7 +35,11 @@ class RandomTransform(nn.Module):
         self.generator = generator
         self.last_params: Any = None
 
-    def make_params(self, image: torch.Tensor) -> Any:  # pragma: no cover - abstract
+    def make_params(
+        self, image: torch.Tensor, *, generator: torch.Generator | None = None
+    ) -> Any:  # pragma: no cover - abstract
+        """Draw parameters for one call; ``generator`` overrides :attr:`generator` for this
+        draw only, without touching the module's state (thread-safe per-call seeding)."""
         raise NotImplementedError
 
 

@@ -12,6 +12,7 @@ from ..functional._boxes import translate_boxes_
 from ..functional._image import normalize_fill, translate_image_
 from ..functional._keypoints import translate_keypoints_
 from ..functional._mask import translate_mask_
+from ..functional._shift import leading_shift
 from ..params import DISTRIBUTIONS, TranslateParams, resolve_shift_range
 from ..params._translate import draw_translate
 from ._base import RandomTransform, sample_layout
@@ -116,14 +117,22 @@ class RandomTranslate(RandomTransform):
         )  # fmt: skip
         self.box_format, self.min_visibility, self.min_area = box_format, min_visibility, min_area
 
-    def make_params(self, image: torch.Tensor) -> TranslateParams:
-        """Draw shifts for ``image`` (see :func:`shiftaug.params.sample_translate`)."""
+    def make_params(
+        self, image: torch.Tensor, *, generator: torch.Generator | None = None
+    ) -> TranslateParams:
+        """Draw shifts for ``image`` (see :func:`shiftaug.params.sample_translate`).
+
+        ``generator`` overrides the module's own for this draw only (frameworks that seed one
+        generator per call use it; the module's state is not touched, so this is thread-safe).
+        Only ``image``'s shape and device are read.
+        """
         count, _ = sample_layout(image)
         return draw_translate(
-            self.shift_range, count, tuple(image.shape[-2:]),  # type: ignore[arg-type]
+            self.shift_range, count, (image.shape[-2], image.shape[-1]),
             integer=self.interpolation == "nearest", distribution=self.distribution,
             normal_scale=self.normal_scale, p=self.p, same_on_batch=self.same_on_batch,
-            generator=self.generator, device=image.device,
+            generator=generator if generator is not None else self.generator,
+            device=image.device,
         )  # fmt: skip
 
     def forward(
@@ -187,6 +196,8 @@ class RandomTranslate(RandomTransform):
         )
         if mask is None and boxes is None and keypoints is None:
             return out
+        # A target's first dimension is the sample (for a batch): align the (N, 2) shift with
+        # leading dimensions, so (N, M, 4) boxes and (N, M, P, 2) keypoints both work.
         target_shift = shift.reshape(*shape[:1], 2)
         moved_mask = boxes_out = boxes_visible = kp_out = kp_visible = None
         if mask is not None:
@@ -196,14 +207,17 @@ class RandomTranslate(RandomTransform):
                 check_values=False,
             )  # fmt: skip
         if boxes is not None:
+            _check_target_rank("boxes", boxes, len(shape), "(N, ..., M, 4)")
             boxes_out, boxes_visible = translate_boxes_(
-                boxes, target_shift, canvas_size=canvas, format=self.box_format,
-                min_visibility=self.min_visibility, min_area=self.min_area, check_values=False,
+                boxes, leading_shift(target_shift, boxes.shape[:-2], "shift", "boxes"),
+                canvas_size=canvas, format=self.box_format, min_visibility=self.min_visibility,
+                min_area=self.min_area, check_values=False,
             )  # fmt: skip
         if keypoints is not None:
+            _check_target_rank("keypoints", keypoints, len(shape), "(N, ..., K, 2)")
             kp_out, kp_visible = translate_keypoints_(
                 keypoints,
-                target_shift,
+                leading_shift(target_shift, keypoints.shape[:-2], "shift", "keypoints"),
                 canvas_size=canvas,
                 check_values=False,
             )
@@ -255,4 +269,15 @@ def _check_target_size(name: str, target: torch.Tensor, canvas: tuple[int, ...])
         raise ValueError(
             f"`{name}` must have the image's size (..., {canvas[0]}, {canvas[1]}), but got a "
             f"tensor of shape {tuple(target.shape)}."
+        )
+
+
+def _check_target_rank(name: str, target: object, batched: int, layout: str) -> None:
+    """A batched call needs batched targets: at least (N, M, 4) boxes / (N, K, 2) keypoints."""
+    if not isinstance(target, torch.Tensor):
+        raise TypeError(f"`{name}` must be a torch.Tensor, but got {type(target).__name__}.")
+    if batched and target.ndim < 3:
+        raise ValueError(
+            f"`{name}` must have shape {layout} for a batch of images, but got a tensor of "
+            f"shape {tuple(target.shape)}."
         )

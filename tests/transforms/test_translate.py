@@ -214,3 +214,35 @@ def test_runs_on_cuda() -> None:
     )
     assert out.image.is_cuda and out.params.shift.is_cuda
     assert torch.equal(out.image.cpu(), translate_image(data["image"], out.params.shift.cpu()))
+
+
+def test_targets_with_extra_dims_follow_their_sample() -> None:
+    # (N, M, P, 2) keypoints with M == N: the shift must line up with N, not with M.
+    image = torch.rand(3, 1, 10, 10)
+    keypoints = torch.rand(3, 3, 4, 2) * 10
+    boxes = torch.tensor([[0.0, 0.0, 4.0, 4.0]]).expand(3, 2, 3, 4)
+    t = RandomTranslate(shift_px=3, generator=torch.Generator().manual_seed(4))
+    out = t(image, boxes=boxes, keypoints=keypoints)
+    shift = out.params.shift
+    for n in range(3):
+        assert torch.equal(out.keypoints[n], keypoints[n] + shift[n])
+        expected, _ = translate_boxes(boxes[n], shift[n], canvas_size=(10, 10))
+        assert torch.equal(out.boxes[n], expected)
+
+
+def test_batched_call_rejects_unbatched_boxes() -> None:
+    t = RandomTranslate(shift_px=3)
+    with pytest.raises(ValueError, match=r"`boxes` must have shape \(N, \.\.\., M, 4\) for a batch"):
+        t(torch.rand(2, 1, 8, 8), boxes=torch.zeros(5, 4))
+    with pytest.raises(TypeError, match="`keypoints` must be a torch.Tensor"):
+        t(torch.rand(2, 1, 8, 8), keypoints=[[1.0, 2.0]])
+
+
+def test_make_params_generator_override_leaves_module_state_alone() -> None:
+    t = RandomTranslate(shift_px=5, generator=torch.Generator().manual_seed(0))
+    state = t.generator.get_state()
+    images = torch.rand(16, 1, 8, 8)
+    a = t.make_params(images, generator=torch.Generator().manual_seed(11))
+    b = t.make_params(images, generator=torch.Generator().manual_seed(11))
+    assert torch.equal(a.shift, b.shift)
+    assert torch.equal(t.generator.get_state(), state)
