@@ -53,15 +53,15 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 
 from .._checks import check_tensor, describe
-from ..functional import IMAGE_DTYPES, source_index
+from ..functional import IMAGE_DTYPES
 from ..functional._boxes import translate_boxes_
 from ..functional._image import normalize_fill, translate_image_
 from ..functional._keypoints import translate_keypoints_
 from ..functional._mask import translate_mask_
+from ..functional._slicing import shift_by_slicing
 from ..params import TranslateParams
 from ..transforms import RandomTransform, RandomTranslate
 
@@ -267,53 +267,6 @@ class TranslateBinding(Binding):
         if len(params) == 1:
             return shift[0]
         return shift.reshape(len(params), *([1] * (batch_ndim - 1)), 2)
-
-
-def shift_by_slicing(
-    array: Any,
-    dx: int,
-    dy: int,
-    row_axis: int,
-    padding_mode: str,
-    fill: tuple[float, ...] | None,
-    *,
-    channel_axis: int = -1,
-) -> Any:
-    """Whole-pixel shift of a NumPy array or host tensor along ``row_axis`` and ``row_axis + 1``.
-
-    The same pixels as :func:`shiftaug.functional.translate_image` (both read
-    :func:`shiftaug.functional.source_index`) by plain slicing or one take per axis; ``fill``
-    (from ``normalize_fill``: one value, or one per channel) lies along ``channel_axis``.
-    """
-    is_tensor = isinstance(array, torch.Tensor)
-    height, width = array.shape[row_axis], array.shape[row_axis + 1]
-    lead = (slice(None),) * row_axis
-    if padding_mode in ("zeros", "constant"):
-        out: Any = torch.zeros_like(array) if is_tensor else np.zeros_like(array)
-        if fill is not None and any(fill):
-            shape = [1] * array.ndim
-            shape[channel_axis] = len(fill)
-            if is_tensor:
-                out[...] = torch.tensor(fill, dtype=array.dtype).view(shape)
-            else:
-                out[...] = np.asarray(fill).reshape(shape)
-        rows, src_rows = _overlap(dy, height)
-        cols, src_cols = _overlap(dx, width)
-        dst, src = (*lead, rows, cols), (*lead, src_rows, src_cols)
-        out[dst] = array[src]
-        return out
-    row_index, _ = source_index(torch.arange(height) - dy, height, padding_mode)
-    col_index, _ = source_index(torch.arange(width) - dx, width, padding_mode)
-    if is_tensor:
-        return array.index_select(row_axis, row_index).index_select(row_axis + 1, col_index)
-    out = np.take(array, row_index.numpy(), axis=row_axis)
-    return np.take(out, col_index.numpy(), axis=row_axis + 1)
-
-
-def _overlap(shift: int, size: int) -> tuple[slice, slice]:
-    """Destination and source slices of the pixels that stay on an axis of ``size``."""
-    start, stop = min(max(shift, 0), size), max(min(size + shift, size), 0)
-    return slice(start, max(stop, start)), slice(start - shift, max(stop, start) - shift)
 
 
 def check_sample_count(name: str, target: object, count: int, item_ndim: int) -> int:

@@ -10,6 +10,7 @@ import torch
 from .._checks import check_choice, check_tensor, describe
 from ._index import PADDING_MODES, source_index
 from ._shift import as_shift, broadcast_shift
+from ._slicing import shift_by_slicing
 
 __all__ = ["IMAGE_DTYPES", "INTERPOLATIONS", "translate_image"]
 
@@ -102,6 +103,10 @@ def translate_image_(
     offsets = offsets.expand(*batch, 2).reshape(-1, 2)
     if planes.shape[0] * channels == 0:
         return image.new_empty((*batch, channels, height, width))
+    if interpolation == "nearest" and use_host_slicing(planes, offsets):
+        dx, dy = _round_shift(offsets)[0].tolist()
+        out = shift_by_slicing(planes[0], dx, dy, 1, padding_mode, fill_values, channel_axis=0)
+        return out.reshape(*batch, channels, height, width)
     if interpolation == "nearest":
         out = shift_nearest(planes, _round_shift(offsets), padding_mode, fill_values)
     else:
@@ -151,6 +156,17 @@ def normalize_fill(
     elif any(v != v or v in (float("inf"), float("-inf")) for v in values):
         raise ValueError(f"`{name}` must be finite, but got {describe(fill)}.")
     return tuple(float(v) for v in values)
+
+
+def use_host_slicing(planes: torch.Tensor, shift: torch.Tensor) -> bool:
+    """One sample whose shift is on the host: plain slicing beats the batched set-up."""
+    return (
+        planes.shape[0] == 1
+        and planes.device.type == "cpu"
+        and shift.device.type == "cpu"
+        and not (planes.requires_grad and torch.is_grad_enabled())
+        and not torch.compiler.is_compiling()
+    )
 
 
 def _round_shift(shift: torch.Tensor) -> torch.Tensor:

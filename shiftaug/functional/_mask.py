@@ -7,9 +7,10 @@ from collections.abc import Sequence
 import torch
 
 from .._checks import check_choice, check_tensor
-from ._image import normalize_fill, shift_nearest
+from ._image import normalize_fill, shift_nearest, use_host_slicing
 from ._index import PADDING_MODES
 from ._shift import as_shift, leading_shift
+from ._slicing import shift_by_slicing
 
 __all__ = ["MASK_DTYPES", "translate_mask"]
 
@@ -78,5 +79,10 @@ def translate_mask_(
         return mask.new_empty((*batch, height, width))
     if offsets.is_floating_point():
         offsets = torch.round(offsets)
-    out = shift_nearest(planes, offsets.to(torch.int64), padding_mode, fill_values)
+    offsets = offsets.to(torch.int64)
+    if use_host_slicing(planes, offsets):
+        dx, dy = offsets[0].tolist()
+        out = shift_by_slicing(planes[0], dx, dy, 1, padding_mode, fill_values, channel_axis=0)
+    else:
+        out = shift_nearest(planes, offsets, padding_mode, fill_values)
     return out.reshape(*batch, height, width)
