@@ -1,0 +1,98 @@
+"""The :class:`~shiftaug.adapters._common.Binding` of the placement transforms, shared by the
+torchvision and albumentations adapters.
+
+Placement parameters depend on the instance masks, not only on the image size, so
+:meth:`PlacementBinding.draw` needs ``targets`` (``image``, ``masks``, optionally ``valid``,
+``labels``, ``keypoints``): it runs the core transform once and returns a
+:class:`PlacementRecord`; the target methods then read their part of that output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from .._checks import describe
+from ..functional import convert_boxes
+from ..params import PlacementParams
+from ..transforms import CopyPaste, PlacementOutput, RandomRelocate
+from ._common import Binding
+
+__all__ = ["CopyPasteBinding", "PlacementBinding", "PlacementRecord", "RelocateBinding"]
+
+
+@dataclass(frozen=True)
+class PlacementRecord:
+    """One call's result: placement parameters depend on the masks, so the binding runs the
+    core transform once when drawing, and the target methods read their part of the output."""
+
+    output: PlacementOutput
+
+    @property
+    def params(self) -> PlacementParams:
+        return self.output.params
+
+    def __len__(self) -> int:
+        return len(self.output.params)
+
+
+class PlacementBinding(Binding):
+    """:class:`~shiftaug.adapters._common.Binding` for the placement transforms (targets needed)."""
+
+    params_class = PlacementParams
+
+    def draw(
+        self,
+        count: int,
+        image_size: tuple[int, int],
+        device: torch.device | str = "cpu",
+        *,
+        generator: torch.Generator | None = None,
+        targets: dict[str, Any] | None = None,
+    ) -> PlacementRecord:
+        if not targets or "image" not in targets or "masks" not in targets:
+            raise ValueError(
+                "Placement transforms need the image and its instance masks to draw parameters; "
+                f"pass targets={{'image': ..., 'masks': ...}}, but got {describe(targets)}."
+            )
+        saved = self.core.generator
+        if generator is not None:
+            self.core.generator = generator
+        try:
+            inputs = {k: targets.get(k) for k in ("valid", "labels", "keypoints")}
+            output = self.core(targets["image"], targets["masks"], **inputs)
+        finally:
+            self.core.generator = saved
+        return PlacementRecord(output)
+
+    def image(self, image: torch.Tensor, params: Any) -> torch.Tensor:
+        return params.output.image
+
+    def mask(self, mask: torch.Tensor, params: Any) -> torch.Tensor:
+        return params.output.masks.to(mask.dtype)
+
+    def boxes(
+        self,
+        boxes: torch.Tensor,
+        params: Any,
+        *,
+        canvas_size: tuple[int, int],
+        format: str = "xyxy",
+        clip: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return convert_boxes(params.output.boxes, "xyxy", format), params.output.valid
+
+    def keypoints(
+        self, keypoints: torch.Tensor, params: Any, *, canvas_size: tuple[int, int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return params.output.keypoints, params.output.keypoints_visible
+
+
+class RelocateBinding(PlacementBinding):
+    core_class = RandomRelocate
+
+
+class CopyPasteBinding(PlacementBinding):
+    core_class = CopyPaste
