@@ -20,7 +20,7 @@ def _unet(size: int = 16, channels: int = 3) -> object:
         in_channels=channels,
         out_channels=channels,
         layers_per_block=1,
-        block_out_channels=(8, 16),
+        block_out_channels=(4, 8),
         down_block_types=("DownBlock2D", "DownBlock2D"),
         up_block_types=("UpBlock2D", "UpBlock2D"),
         norm_num_groups=4,
@@ -28,7 +28,7 @@ def _unet(size: int = 16, channels: int = 3) -> object:
 
 
 def _repaint(unet: object, seed: int = 0, **options: object) -> RePaintInpainter:
-    options = {"num_inference_steps": 3, "jump_length": 1, "jump_n_sample": 2, **options}
+    options = {"num_inference_steps": 2, "jump_length": 1, "jump_n_sample": 1, **options}
     return RePaintInpainter(unet, generator=torch.Generator().manual_seed(seed), **options)
 
 
@@ -82,9 +82,9 @@ def test_repaint_from_ddpm_pipeline_local_path_and_generative_name(tmp_path: Pat
         fill = get_inpainter(
             "generative",
             pipeline=source,
-            num_inference_steps=3,
+            num_inference_steps=2,
             jump_length=1,
-            jump_n_sample=2,
+            jump_n_sample=1,
             generator=torch.Generator().manual_seed(0),
         )
         assert isinstance(fill, RePaintInpainter)
