@@ -4,11 +4,12 @@ The public surface:
 
 - :mod:`shiftaug.functional`: pure kernels (``translate_image``, ``translate_mask``, ...)
 - :mod:`shiftaug.params`: samplers returning typed parameter records
+- :mod:`shiftaug.inpaint`: hole-filling backends behind one protocol (classical, torch, diffusers)
 - transforms such as :class:`shiftaug.RandomTranslate`
 - :mod:`shiftaug.adapters`: kornia, torchvision, albumentations and DataLoader integration
 """
 
-from . import functional, params
+from . import functional, inpaint, params
 from ._checks import get_validate_args, set_validate_args
 from ._version import __version__
 from .adapters._common import register_with_frameworks
@@ -38,6 +39,7 @@ __all__ = [
     "__version__",
     "functional",
     "get_validate_args",
+    "inpaint",
     "params",
     "set_validate_args",
 ]

@@ -149,3 +149,14 @@ def test_any_size_and_hole_shape(height: int, width: int, seed: int, name: str) 
     out = inpaint(images, holes, name)
     assert out.shape == images.shape and torch.isfinite(out).all()
     assert torch.equal(out[~holes.expand_as(out)], images[~holes.expand_as(images)])
+
+
+def test_importing_the_package_loads_neither_opencv_nor_diffusers() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, shiftaug.inpaint; print('cv2' in sys.modules, 'diffusers' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["False", "False"]
