@@ -93,11 +93,14 @@ def test_repaint_from_ddpm_pipeline_local_path_and_generative_name(tmp_path: Pat
     assert isinstance(get_inpainter("generative", pipeline=unet), RePaintInpainter)
 
 
-@pytest.fixture(scope="module")
-def sd_pipeline(tmp_path_factory: pytest.TempPathFactory) -> object:
-    """A real StableDiffusionInpaintPipeline with tiny random weights and a 56-token vocabulary."""
+def build_sd_pipeline(folder: Path, *, unet_channels: int = 9, unet_seed: int = 0) -> object:
+    """A real StableDiffusionInpaintPipeline with tiny random weights and a 56-token vocabulary.
+
+    ``unet_channels=9`` is a dedicated inpainting UNet (latents + mask + masked-image latents);
+    4 is a plain text-to-image UNet, for which the pipeline pastes the known latents back at
+    every step.
+    """
     transformers = pytest.importorskip("transformers")
-    folder = tmp_path_factory.mktemp("tokenizer")
     vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
     for char in "abcdefghijklmnopqrstuvwxyz ":
         vocab[char] = len(vocab)
@@ -121,9 +124,19 @@ def sd_pipeline(tmp_path_factory: pytest.TempPathFactory) -> object:
             pad_token_id=1,
         )
     )
+    vae = diffusers.AutoencoderKL(
+        block_out_channels=(8, 16),
+        down_block_types=("DownEncoderBlock2D",) * 2,
+        up_block_types=("UpDecoderBlock2D",) * 2,
+        latent_channels=4,
+        norm_num_groups=8,
+        sample_size=16,
+        mid_block_add_attention=False,  # keeps the decoder local (see the mask test)
+    )
+    torch.manual_seed(unet_seed)
     unet = diffusers.UNet2DConditionModel(
         sample_size=8,
-        in_channels=9,  # latents + mask + masked-image latents: a dedicated inpainting UNet
+        in_channels=unet_channels,
         out_channels=4,
         layers_per_block=1,
         block_out_channels=(16, 32),
@@ -132,14 +145,6 @@ def sd_pipeline(tmp_path_factory: pytest.TempPathFactory) -> object:
         cross_attention_dim=16,
         attention_head_dim=2,
         norm_num_groups=8,
-    )
-    vae = diffusers.AutoencoderKL(
-        block_out_channels=(8, 16),
-        down_block_types=("DownEncoderBlock2D",) * 2,
-        up_block_types=("UpDecoderBlock2D",) * 2,
-        latent_channels=4,
-        norm_num_groups=8,
-        sample_size=16,
     )
     pipeline = diffusers.StableDiffusionInpaintPipeline(
         vae=vae,
@@ -153,6 +158,11 @@ def sd_pipeline(tmp_path_factory: pytest.TempPathFactory) -> object:
     )
     pipeline.set_progress_bar_config(disable=True)
     return pipeline
+
+
+@pytest.fixture(scope="module")
+def sd_pipeline(tmp_path_factory: pytest.TempPathFactory) -> object:
+    return build_sd_pipeline(tmp_path_factory.mktemp("tokenizer"))
 
 
 def _sd(pipeline: object, seed: int = 0, **options: object) -> DiffusersInpainter:
@@ -174,6 +184,24 @@ def test_stable_diffusion_pipeline_through_the_adapter(sd_pipeline: object) -> N
     guided = _sd(sd_pipeline, guidance_scale=2.0, negative_prompt="dog", size=8, batch_size=2)
     out8 = guided(uint8, holes)
     assert out8.dtype == torch.uint8 and torch.equal(out8[keep], uint8[keep])
+
+
+def test_stable_diffusion_repaints_exactly_the_holes(tmp_path: Path) -> None:
+    # With a plain 4-channel UNet the pipeline pastes the encoded image back into the latents
+    # wherever its mask says "keep" (0), and only the UNet paints where the mask is 1. Two
+    # different UNets, same seed: the raw outputs must differ inside our holes and agree far
+    # from them (the VAE decoder is local). An inverted mask would show the opposite.
+    images = torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(1))
+    holes = torch.zeros(1, 1, 48, 48, dtype=torch.bool)
+    holes[..., 4:16, 4:16] = True
+    raw = []
+    for seed in (0, 1):
+        (tmp_path / str(seed)).mkdir()
+        pipeline = build_sd_pipeline(tmp_path / str(seed), unet_channels=4, unet_seed=seed)
+        raw.append(_sd(pipeline, size=48)._run(images, holes))
+    difference = (raw[0] - raw[1]).abs()
+    inside, far = difference[..., 4:16, 4:16].mean(), difference[..., 32:, 32:].mean()
+    assert inside > 0.05 and far < inside / 10
 
 
 def test_stable_diffusion_from_local_path_and_generative_name(
