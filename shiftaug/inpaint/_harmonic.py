@@ -166,7 +166,8 @@ class _TorchInpainter:
         images, holes = prepare(images, holes)
         if images.numel() == 0:
             return images.clone()
-        filled = self._fill(images.to(work_dtype(images.dtype)), holes)
+        with torch.no_grad():  # an augmentation: no gradient flows through the fill itself
+            filled = self._fill(images.to(work_dtype(images.dtype)), holes)
         return composite(images, holes, filled)
 
 

@@ -160,3 +160,17 @@ def test_importing_the_package_loads_neither_opencv_nor_diffusers() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("name", sorted(BACKENDS))
+def test_images_that_require_grad(name: str) -> None:
+    # Fills are augmentations: the known pixels pass their gradient through unchanged.
+    images, holes = _batch(n=2)
+    images.requires_grad_(True)
+    get_inpainter(name, **BACKENDS[name])(images, holes).sum().backward()
+    known = ~holes.expand_as(images)
+    assert images.grad is not None
+    if name in ("blur", "mean"):  # these fills are differentiable means of the known pixels
+        assert (images.grad[known] > 1).any() and (images.grad[~known] == 0).all()
+    else:
+        assert (images.grad[known] == 1).all() and (images.grad[~known] == 0).all()
