@@ -192,6 +192,7 @@ def _summary(psnr: dict, ssim: dict, rate: dict, count: int) -> dict[str, Any]:
             "fast_psnr_db": fast,
             "reference_psnr_db": reference,
             "difference_db": fast - reference,
+            "ratio": fast / reference,
             "difference_db_per_kind": {k: psnr[FAST][k] - psnr[REFERENCE][k] for k in kinds},
             "pass": fast >= reference,
         }
@@ -225,7 +226,8 @@ def _table(psnr: dict, ssim: dict, rate: dict, summary: dict[str, Any]) -> str:
         lines.append(
             f"- fill target: {'PASS' if target['pass'] else 'FAIL'}, {FAST} "
             f"{target['fast_psnr_db']:.2f} dB vs {REFERENCE} {target['reference_psnr_db']:.2f} dB "
-            f"mean PSNR ({target['difference_db']:+.2f} dB; target >= +0.00 dB)"
+            f"mean PSNR (ratio {target['ratio']:.3f}, {target['difference_db']:+.2f} dB; "
+            "target: ratio >= 1)"
         )
     return "\n".join(lines)
 
