@@ -9,6 +9,8 @@ over the images.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 
@@ -169,7 +171,7 @@ def paste_objects(
     objects = source_masks.shape[1]
     flat_masks = source_masks.flatten(0, 1)
     if blend == "hard" and scale is None:
-        return _paste_pixels(image, source, flat_masks, index, shift, placed, objects)
+        return _paste_pixels(image, source, flat_masks, index, shift, placed, objects, copy=True)
     out = image
     pasted = image.new_zeros((batch, rounds, *image.shape[-2:]), dtype=torch.bool)
     for j in range(rounds):
@@ -188,6 +190,27 @@ def paste_objects(
     return out, pasted
 
 
+def paste_objects_into(
+    image: torch.Tensor,
+    source: torch.Tensor,
+    source_masks: torch.Tensor,
+    index: torch.Tensor,
+    shift: torch.Tensor,
+    placed: torch.Tensor,
+    **options: Any,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`paste_objects` that may write into ``image`` (for callers that own it: hard,
+    unscaled pastes then skip a copy of the whole batch)."""
+    hard = options.get("blend", "hard") == "hard" and options.get("scale") is None
+    if not hard:
+        return paste_objects(image, source, source_masks, index, shift, placed, **options)
+    _check_paste_inputs(image, source, source_masks, index, shift, placed, None)
+    flat = source_masks.flatten(0, 1)
+    return _paste_pixels(
+        image, source, flat, index, shift, placed, source_masks.shape[1], copy=False
+    )
+
+
 def _paste_pixels(
     image: torch.Tensor,
     source: torch.Tensor,
@@ -196,8 +219,11 @@ def _paste_pixels(
     shift: torch.Tensor,
     placed: torch.Tensor,
     objects: int,
+    *,
+    copy: bool,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Hard, unscaled pastes that touch only the objects' pixels.
+    """Hard, unscaled pastes that touch only the objects' pixels (into ``image`` itself when
+    ``copy`` is False and it is contiguous).
 
     The same result as moving whole frames with ``translate_image`` and selecting with the
     moved mask, but the work per round is proportional to the pasted objects' box areas instead
@@ -208,12 +234,14 @@ def _paste_pixels(
     batch, rounds = index.shape
     channels, height, width = image.shape[-3:]
     plane = height * width
-    out = image.clone(memory_format=torch.contiguous_format)  # flat indices assume NCHW
+    out = image  # flat indices below assume NCHW
+    if copy or not image.is_contiguous():
+        out = image.clone(memory_format=torch.contiguous_format)
     pasted = torch.zeros(batch, rounds, height, width, dtype=torch.bool, device=image.device)
     if batch * rounds == 0 or flat_masks.shape[0] == 0 or out.numel() == 0:
         return out, pasted
     which = index.clamp(0, flat_masks.shape[0] - 1)
-    boxes = mask_boxes(flat_masks).long()[which]  # (N, J, 4) source boxes, xyxy
+    boxes = mask_boxes(flat_masks.index_select(0, which.flatten())).long().view(batch, rounds, 4)
     moves = (shift.round() if shift.is_floating_point() else shift).long()
     channel_step = torch.arange(channels, device=image.device) * plane
     flat_out, flat_source, flat_mask = out.view(-1), source.reshape(-1), flat_masks.reshape(-1)

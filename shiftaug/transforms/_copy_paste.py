@@ -6,7 +6,6 @@ import torch
 
 from .._checks import describe
 from ..functional._placement import (
-    mask_any,
     mask_area,
     mask_boxes,
     occlude_masks,
@@ -26,8 +25,10 @@ from ._objects import (
     choose_objects,
     draw_rounds,
     finish,
+    gather_masks,
     parse_count,
     run_placement,
+    union_of,
 )
 
 __all__ = ["CopyPaste"]
@@ -153,9 +154,9 @@ class CopyPaste(RandomTransform):
         if self.placement.policy == "same":  # the paper's default: no masks to look at
             shift_t, placed_t = torch.zeros(batch, rounds, 2, device=device), requested.clone()
         else:
-            occupied = mask_any(masks & valid[..., None, None], 1)
+            occupied = union_of(masks)
             if self.scale_range is None:
-                chosen = masks.flatten(0, 1)[index]  # (N, J, H, W)
+                chosen = gather_masks(masks, index)
             else:
                 chosen = _scaled_masks(image, masks, index, scale)
             shift_t, placed_t = draw_rounds(

@@ -112,7 +112,10 @@ def parse_objects(
                 f"`keypoints` must have shape ({batch}, {instance.shape[1]}, P, 2) (one set per "
                 f"object), but got {describe(points)}."
             )
-    return img, Objects(instance, valid_t & present, label_t, points, label_map, single)
+    valid_t = valid_t & present
+    if bool((present & ~valid_t).any()):  # padding slots with pixels: clear them once, here
+        instance = instance & valid_t[..., None, None]
+    return img, Objects(instance, valid_t, label_t, points, label_map, single)
 
 
 def _add_batch(value: object) -> object:
@@ -359,6 +362,19 @@ def _first(value: torch.Tensor | None) -> torch.Tensor | None:
 
 def moved_mask(mask: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     return translate_mask_(mask, shift, check_values=False)
+
+
+def gather_masks(masks: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``(N, J, H, W)`` masks of the objects at flat indices ``index (N, J)`` of ``masks``."""
+    flat = masks.flatten(0, 1).index_select(
+        0, index.flatten().clamp(0, max(masks.shape[0] * masks.shape[1] - 1, 0))
+    )
+    return flat.view(*index.shape, *masks.shape[-2:])
+
+
+def union_of(masks: torch.Tensor) -> torch.Tensor:
+    """``(N, H, W)``: pixels of any object (invalid slots are empty after parse_objects)."""
+    return mask_any(masks, 1)
 
 
 def check_params(params: object, objects: Objects) -> None:

@@ -8,7 +8,15 @@ import torch
 
 from .._checks import describe
 from ..functional._blend import dilate_mask
-from ..functional._placement import mask_any, mask_area, occlude_masks, paste_objects, top_round
+from ..functional._placement import (
+    mask_any,
+    mask_area,
+    mask_boxes,
+    occlude_masks,
+    paste_objects,
+    paste_objects_into,
+    top_round,
+)
 from ..inpaint import get_inpainter
 from ..params._placement import PlacementParams
 from ..params._translate import resolve_shift_range
@@ -22,8 +30,10 @@ from ._objects import (
     choose_objects,
     draw_rounds,
     finish,
+    gather_masks,
     parse_count,
     run_placement,
+    union_of,
 )
 
 __all__ = ["RandomRelocate"]
@@ -64,6 +74,11 @@ class RandomRelocate(RandomTransform):
         iterations: conjugate-gradient iterations for ``"poisson"``.
         hole_margin: dilate the hole by this many pixels before filling (covers soft object
             edges in photos).
+        fill_context: ``None`` fills on the whole image; an int fills each image's hole
+            inside a window of the hole's box plus this many pixels (all windows of a batch share
+            the largest size), which is several times faster for small objects. Backends that
+            look only near the hole (``harmonic`` exactly, ``telea``) give the same or nearly
+            the same fill.
         on_no_position: ``"skip"`` (leave the object, report it) or ``"raise"``.
         min_visibility: objects keeping less than this fraction of their pixels are dropped.
         min_area: objects with fewer visible pixels than this are dropped.
@@ -109,6 +124,7 @@ class RandomRelocate(RandomTransform):
         levels: int = 3,
         iterations: int = 300,
         hole_margin: int = 0,
+        fill_context: int | None = None,
         on_no_position: str = "skip",
         min_visibility: float = 0.0,
         min_area: float = 0.0,
@@ -130,6 +146,13 @@ class RandomRelocate(RandomTransform):
         if isinstance(hole_margin, bool) or not isinstance(hole_margin, int) or hole_margin < 0:
             raise ValueError(f"`hole_margin` must be an int >= 0, but got {describe(hole_margin)}.")
         self.hole_margin = hole_margin
+        if fill_context is not None and (
+            isinstance(fill_context, bool) or not isinstance(fill_context, int) or fill_context < 1
+        ):
+            raise ValueError(
+                f"`fill_context` must be None or an int >= 1, but got {describe(fill_context)}."
+            )
+        self.fill_context = fill_context
         self.min_visibility, self.min_area = check_occlusion(min_visibility, min_area)
 
     def make_params(  # type: ignore[override]
@@ -139,13 +162,14 @@ class RandomRelocate(RandomTransform):
         batch, slots = valid.shape
         order, requested = choose_objects(valid, self.count, self.p, self.generator)
         rows = torch.arange(batch, device=valid.device)
-        chosen = masks[rows[:, None], order]  # (N, J, H, W)
+        index = rows[:, None] * slots + order
+        chosen = gather_masks(masks, index)  # (N, J, H, W)
         moving = mask_any(chosen & requested[..., None, None], 1)
         # Non-moving objects block; moving objects' old places become free (they are filled).
-        occupied = mask_any(masks & valid[..., None, None], 1) & ~moving
+        occupied = union_of(masks) & ~moving
         shift_t, placed_t = draw_rounds(self.placement, chosen, requested, occupied, self.generator)
         return PlacementParams(
-            index=rows[:, None] * slots + order, shift=shift_t,
+            index=index, shift=shift_t,
             scale=torch.ones(order.shape, device=valid.device), requested=requested,
             placed=placed_t, image_size=(image.shape[-2], image.shape[-1]), slots=slots,
         )  # fmt: skip
@@ -169,12 +193,13 @@ class RandomRelocate(RandomTransform):
         masks, valid = objects.masks, objects.valid
         batch, slots = valid.shape
         slot = params.index.remainder(max(slots, 1))
-        moved = torch.zeros(batch, slots, dtype=torch.long, device=valid.device)
-        moved = moved.scatter_add_(1, slot, params.placed.long()) > 0
-        hole = mask_any(masks & moved[..., None, None], 1).unsqueeze(1)
+        rows = params.index  # flat (image, slot) index of every entry
+        moving = gather_masks(masks, rows)  # (N, J, H, W) masks of the selected objects
+        hole = mask_any(moving & params.placed[..., None, None], 1).unsqueeze(1)
         hole = dilate_mask(hole, self.hole_margin)
-        background = self._fill(image, hole)
-        out, pasted = paste_objects(
+        background = self._fill(image, hole)  # a new tensor whenever anything was filled
+        paste = paste_objects_into if background is not image else paste_objects
+        out, pasted = paste(
             background, image, masks, params.index, params.shift, params.placed,
             blend=self.blend, sigma=self.sigma, levels=self.levels, iterations=self.iterations,
         )  # fmt: skip
@@ -183,12 +208,10 @@ class RandomRelocate(RandomTransform):
         round_of = torch.arange(rounds, device=depth.device).expand(batch, -1)
         depth = depth.scatter_reduce(1, slot, torch.where(params.placed, round_of, -1), "amax")
         new_masks = masks.clone(memory_format=torch.contiguous_format)
-        if rounds:
-            where = params.placed[..., None, None]
-            current = new_masks.gather(1, slot[..., None, None].expand(-1, -1, *masks.shape[-2:]))
-            new_masks.scatter_(
-                1, slot[..., None, None].expand_as(pasted), torch.where(where, pasted, current)
-            )
+        if rounds:  # moved objects now have their pasted masks (rows are distinct per image)
+            planes = new_masks.view(batch * slots, -1)
+            moved_rows = torch.where(params.placed[..., None, None], pasted, moving)
+            planes.index_copy_(0, rows.flatten(), moved_rows.view(batch * rounds, -1))
         reference = mask_area(masks)
         moved_area = torch.where(params.placed, mask_area(pasted), reference.gather(1, slot))
         area = reference.scatter(1, slot, moved_area) if rounds else reference
@@ -212,19 +235,20 @@ class RandomRelocate(RandomTransform):
 
     def _fill(self, image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
         """Inpaint only the images that have a hole; keep every other pixel bit for bit."""
-        has_hole = mask_any(hole, (1, 2, 3))
-        which = torch.nonzero(has_hole).flatten()
+        which = torch.nonzero(mask_any(hole, (1, 2, 3))).flatten()
         if which.numel() == 0:
             return image
-        if which.numel() == image.shape[0]:  # every image has a hole: no subset copies
-            filled = self.inpainter(image, hole)
-            _check_filled(filled, image)
-            return torch.where(hole, filled.to(image.dtype), image)
-        subset, holes = image.index_select(0, which), hole.index_select(0, which)
-        filled = self.inpainter(subset, holes)
-        _check_filled(filled, subset)
-        filled = torch.where(holes, filled.to(image.dtype), subset)
-        return image.index_copy(0, which, filled)
+        everyone = which.numel() == image.shape[0]  # then no subset copies
+        subset = image if everyone else image.index_select(0, which)
+        holes = hole if everyone else hole.index_select(0, which)
+        # Registered backends keep the pixels outside the holes (their tests check it); a
+        # user's callable is not trusted to, so its result is masked.
+        trusted = self.inpainter_name is not None
+        if self.fill_context is None:
+            filled = _inpaint(self.inpainter, subset, holes, trusted)
+        else:
+            filled = _inpaint_windows(self.inpainter, subset, holes, self.fill_context, trusted)
+        return filled if everyone else image.index_copy(0, which, filled)
 
     def extra_repr(self) -> str:
         backend = self.inpainter_name or type(self.inpainter).__name__
@@ -233,6 +257,43 @@ class RandomRelocate(RandomTransform):
             f"inpainter={backend!r}, num_objects={self.num_objects!r}, policy="
             f"{self.placement.policy!r}, shift_range={shift}, blend={self.blend!r}, p={self.p}"
         )
+
+
+def _inpaint(
+    inpainter: Any, images: torch.Tensor, holes: torch.Tensor, trusted: bool
+) -> torch.Tensor:
+    filled = inpainter(images, holes)
+    _check_filled(filled, images)
+    if trusted and filled.dtype == images.dtype and filled is not images:
+        return filled
+    return torch.where(holes, filled.to(images.dtype), images)
+
+
+def _inpaint_windows(
+    inpainter: Any, images: torch.Tensor, holes: torch.Tensor, context: int, trusted: bool
+) -> torch.Tensor:
+    """Fill each hole inside a window of its box plus ``context`` pixels, not the whole image.
+
+    Windows share one size (the largest of the batch, one host synchronisation), so the
+    backend still sees one batch; they are cut and put back by flat gathers.
+    """
+    batch, channels, height, width = images.shape
+    boxes = mask_boxes(holes[:, 0]).long()  # (N, 4) xyxy
+    frame = torch.tensor([width, height], device=images.device)
+    low = (boxes[:, :2] - context).clamp(min=0)
+    high = torch.minimum(boxes[:, 2:] + context, frame)
+    size = (high - low).amax(0).tolist()
+    start = torch.minimum(low, frame - torch.tensor(size, device=images.device))
+    rows = start[:, 1:2] + torch.arange(size[1], device=images.device)
+    cols = start[:, 0:1] + torch.arange(size[0], device=images.device)
+    pixels = (rows[:, :, None] * width + cols[:, None, :]).view(batch, 1, -1)
+    flat = images.reshape(batch, channels, height * width)
+    every = pixels.expand(-1, channels, -1)
+    crops = flat.gather(2, every).view(batch, channels, size[1], size[0])
+    crop_holes = holes.reshape(batch, 1, -1).gather(2, pixels).view(batch, 1, size[1], size[0])
+    filled = _inpaint(inpainter, crops, crop_holes, trusted)
+    out = flat.clone(memory_format=torch.contiguous_format)
+    return out.scatter_(2, every, filled.reshape(batch, channels, -1)).view_as(images)
 
 
 def _check_filled(filled: object, images: torch.Tensor) -> None:

@@ -250,3 +250,46 @@ def test_replay_params_must_match_the_batch() -> None:
         t(images[:2], masks[:2], params=t.last_params)
     with pytest.raises(TypeError, match="PlacementParams"):
         t(images, masks, params=object())
+
+
+class _RecordingFill(MeanFill):
+    """MeanFill that remembers the (images, holes) it was given."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def __call__(self, images: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
+        self.calls.append((images.clone(), holes.clone()))
+        return super().__call__(images, holes)
+
+
+def test_fill_context_fills_inside_windows_around_the_holes() -> None:
+    images, masks = rect_scene(batch=3, size=(40, 44))
+    whole = _relocate(num_objects=2)(images, masks)
+    wide = _relocate(num_objects=2, fill_context=100)(images, masks, params=whole.params)
+    assert torch.equal(wide.image, whole.image)  # a window as large as the frame
+    fill = _RecordingFill()
+    small = RandomRelocate(fill, num_objects=2, fill_context=2)(images, masks, params=whole.params)
+    ((crops, holes),) = fill.calls
+    assert crops.shape[-2] < 40 and crops.shape[-1] < 44
+    assert int(holes.sum()) == int(mask_any_moved(masks, whole.params).sum())  # whole holes inside
+    vacated = mask_any_moved(masks, whole.params) & ~small.masks.any(1)
+    outside = ~mask_any_moved(masks, whole.params) & ~small.masks.any(1)
+    assert torch.equal(
+        small.image.permute(1, 0, 2, 3)[:, outside], images.permute(1, 0, 2, 3)[:, outside]
+    )
+    assert not torch.equal(
+        small.image.permute(1, 0, 2, 3)[:, vacated], whole.image.permute(1, 0, 2, 3)[:, vacated]
+    )
+    with pytest.raises(ValueError, match="fill_context"):
+        _relocate(fill_context=0)
+
+
+def mask_any_moved(masks: torch.Tensor, params: PlacementParams) -> torch.Tensor:
+    """``(N, H, W)`` union of the old places of the moved objects."""
+    hole = torch.zeros(masks.shape[0], *masks.shape[-2:], dtype=torch.bool)
+    for n in range(masks.shape[0]):
+        for j in range(params.index.shape[1]):
+            if params.placed[n, j]:
+                hole[n] |= masks[n, int(params.index[n, j]) - n * masks.shape[1]]
+    return hole
