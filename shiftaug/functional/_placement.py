@@ -289,7 +289,6 @@ def occlude_masks(
     depth: torch.Tensor,
     top: torch.Tensor,
     *,
-    area: torch.Tensor,
     reference: torch.Tensor | None = None,
     min_visibility: float = 0.0,
     min_area: float = 0.0,
@@ -297,8 +296,9 @@ def occlude_masks(
     """Hide what was pasted above each object; drop the objects that became too small.
 
     An object pasted in round ``depth[n, k]`` (-1: never pasted) loses every pixel whose
-    ``top`` round is later. Only the pixels with ``top >= 0`` are visited, so the cost follows
-    the pasted area, not ``N * K * H * W``.
+    ``top`` round is later. Only the pixels with ``top >= 0`` are visited, and only the objects
+    that lost pixels (or have a ``reference``) are measured, so the cost follows the pasted
+    area, not ``N * K * H * W``. Objects that lost nothing are kept as they are.
 
     Args:
         masks: ``(N, K, H, W)`` bool instance masks; updated **in place** (if contiguous)
@@ -306,11 +306,11 @@ def occlude_masks(
         valid: ``(N, K)`` bool validity.
         depth: ``(N, K)`` integer paste round of each object, -1 for objects never pasted.
         top: ``(N, H, W)`` integer round of the topmost paste per pixel (see :func:`top_round`).
-        area: ``(N, K)`` pixel counts of ``masks`` as given.
-        reference: ``(N, K)`` areas the visible fraction is measured against (default
-            ``area``; e.g. the area before an object was moved partly out of the frame).
-        min_visibility: objects keeping less than this fraction of ``reference`` are dropped.
-        min_area: objects with fewer visible pixels than this are dropped.
+        reference: optional ``(N, K)`` areas to measure the visible fraction against where
+            ``>= 0`` (e.g. an object's area before it was moved partly out of the frame; such
+            objects are always measured); elsewhere the area before this occlusion.
+        min_visibility: measured objects keeping less than this fraction are dropped.
+        min_area: measured objects with fewer visible pixels than this are dropped.
 
     Returns:
         ``(masks, valid)``: the updated masks (dropped objects emptied) and validity.
@@ -321,7 +321,7 @@ def occlude_masks(
         >>> masks = torch.ones(1, 2, 1, 4, dtype=torch.bool)
         >>> top = torch.tensor([[[0, 0, 0, -1]]], dtype=torch.int16)  # round 0 covered 3 pixels
         >>> masks, valid = occlude_masks(masks, torch.ones(1, 2, dtype=torch.bool),
-        ...     torch.tensor([[-1, 0]]), top, area=torch.tensor([[4, 4]]), min_visibility=0.5)
+        ...     torch.tensor([[-1, 0]]), top, min_visibility=0.5)
         >>> valid.tolist(), masks[0, 1].tolist()
         ([[False, True]], [[True, True, True, True]])
     """
@@ -339,9 +339,16 @@ def occlude_masks(
     lost.index_add_(
         0, torch.div(where, plane, rounding_mode="floor").flatten(), covered.flatten().long()
     )
-    reference = area if reference is None else reference
-    left = area - lost.view(batch, slots)
-    keep = valid & (left > 0) & (left >= min_area) & (left >= min_visibility * reference)
+    lost = lost.view(batch, slots)
+    given = reference >= 0 if reference is not None else torch.zeros_like(valid)
+    measured = valid & ((lost > 0) | given)
+    rows = torch.nonzero(measured.flatten()).flatten()
+    left = torch.zeros(batch * slots, dtype=torch.int64, device=masks.device)
+    left[rows] = mask_area(masks.view(batch * slots, *masks.shape[-2:])[rows]).long()
+    left = left.view(batch, slots)
+    base = torch.where(given, reference, left + lost) if reference is not None else left + lost
+    fits = (left > 0) & (left >= min_area) & (left >= min_visibility * base)
+    keep = valid & (fits | ~measured)
     dropped = valid & ~keep
     if bool(dropped.any()):
         masks.masked_fill_(dropped[..., None, None], False)

@@ -6,7 +6,6 @@ import torch
 
 from .._checks import describe
 from ..functional._placement import (
-    mask_area,
     mask_boxes,
     occlude_masks,
     paste_objects,
@@ -63,9 +62,10 @@ class CopyPaste(RandomTransform):
         levels: pyramid levels for ``"laplacian"``.
         iterations: conjugate-gradient iterations for ``"poisson"``.
         on_no_position: ``"skip"`` or ``"raise"``.
-        min_visibility: drop objects keeping less than this fraction of their pixels (the paper
-            drops fully occluded objects; 0 keeps any object with a pixel left).
-        min_area: drop objects with fewer visible pixels.
+        min_visibility: objects that lost pixels under a paste are dropped when they keep less
+            than this fraction of them (the paper drops fully occluded objects; 0 keeps any
+            object with a pixel left). Objects nothing was pasted over are never dropped.
+        min_area: objects that lost pixels are dropped below this many visible pixels.
         p: probability that an image receives anything.
         generator: random source.
 
@@ -198,10 +198,9 @@ class CopyPaste(RandomTransform):
             [torch.full((batch, slots), -1, device=valid.device, dtype=torch.long),
              torch.arange(rounds, device=valid.device).expand(batch, -1)], 1,
         )  # fmt: skip
-        area = torch.cat([mask_area(masks), mask_area(pasted)], 1)
         top = top_round(pasted)
         new_masks, new_valid = occlude_masks(
-            all_masks, all_valid, depth, top, area=area,
+            all_masks, all_valid, depth, top,
             min_visibility=self.min_visibility, min_area=self.min_area,
         )  # fmt: skip
         labels = objects.labels

@@ -80,8 +80,10 @@ class RandomRelocate(RandomTransform):
             look only near the hole (``harmonic`` exactly, ``telea``) give the same or nearly
             the same fill.
         on_no_position: ``"skip"`` (leave the object, report it) or ``"raise"``.
-        min_visibility: objects keeping less than this fraction of their pixels are dropped.
-        min_area: objects with fewer visible pixels than this are dropped.
+        min_visibility: objects that were moved (and may have left the frame partly) or lost
+            pixels under a moved object are dropped when they keep less than this fraction of
+            their pixels.
+        min_area: such objects are dropped below this many visible pixels.
         p: probability that an image is transformed at all.
         generator: random source.
 
@@ -212,14 +214,17 @@ class RandomRelocate(RandomTransform):
             planes = new_masks.view(batch * slots, -1)
             moved_rows = torch.where(params.placed[..., None, None], pasted, moving)
             planes.index_copy_(0, rows.flatten(), moved_rows.view(batch * rounds, -1))
-        reference = mask_area(masks)
-        moved_area = torch.where(params.placed, mask_area(pasted), reference.gather(1, slot))
-        area = reference.scatter(1, slot, moved_area) if rounds else reference
+        # Moved objects are measured against their area before the move (they may have left
+        # the frame partly); the others against their area before being covered.
+        reference = torch.full((batch, slots), -1, dtype=torch.long, device=valid.device)
+        if rounds:
+            before = torch.where(params.placed, mask_area(moving).long(), -1)
+            reference.view(-1).index_copy_(0, rows.flatten(), before.flatten())
         # The vacated pixels (filled) hide the objects that stayed, like a paste in round 0.
         top = top_round(pasted)
         top = torch.where(hole[:, 0] & (top < 0), 0, top)
         new_masks, new_valid = occlude_masks(
-            new_masks, valid, depth, top, area=area, reference=reference,
+            new_masks, valid, depth, top, reference=reference,
             min_visibility=self.min_visibility, min_area=self.min_area,
         )  # fmt: skip
         points = objects.keypoints

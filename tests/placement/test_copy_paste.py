@@ -30,27 +30,29 @@ def numpy_copy_paste(images, masks, valid, params, min_visibility, min_area):  #
         canvas = images[n].copy()
         objects = [masks[n, k].copy() for k in range(slots)]
         alive = [bool(valid[n, k]) for k in range(slots)]
+        pasted_areas = []
         for j in range(params.index.shape[1]):
             b, k = divmod(int(params.index[n, j]), slots)
             dx, dy = (int(v) for v in params.shift[n, j])
             if not params.placed[n, j]:
                 objects.append(np.zeros_like(masks[n, 0]))
                 alive.append(False)
+                pasted_areas.append(0)
                 continue
             mask = _shift_plane(masks[b, k], dx, dy)
+            pasted_areas.append(int(mask.sum()))
             canvas[:, mask] = _shift_plane(images[b], dx, dy)[:, mask]
             objects = [o & ~mask for o in objects]
             objects.append(mask)
             alive.append(True)
-        areas_before = [int(masks[n, k].sum()) for k in range(slots)]
-        areas_before += [int(o.sum()) for o in objects[slots:]]
+        # Areas before anything was pasted over them: the input masks, or as pasted.
+        areas_before = [int(masks[n, k].sum()) for k in range(slots)] + pasted_areas
         for i, o in enumerate(objects):
             area = int(o.sum())
-            keep = (
-                alive[i]
-                and area > 0
-                and area >= min_area
-                and area >= min_visibility * areas_before[i]
+            occluded = area < areas_before[i]  # only objects that lost pixels are measured
+            keep = alive[i] and (
+                not occluded
+                or (area > 0 and area >= min_area and area >= min_visibility * areas_before[i])
             )
             alive[i] = keep
             if not keep:
