@@ -32,6 +32,7 @@ def translate_image(
     padding_mode: str = "zeros",
     fill: Fill = 0.0,
     interpolation: str = "nearest",
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Translate images by per-sample ``(dx, dy)`` pixel shifts.
 
@@ -54,10 +55,13 @@ def translate_image(
         fill: constant for ``padding_mode="constant"``: one number or one per channel, in the
             image's value range (integral for uint8).
         interpolation: ``"nearest"`` (exact, integer) or ``"bilinear"`` (sub-pixel).
+        out: optional contiguous tensor of the output's shape, dtype and device to write into
+            (reusing a buffer saves allocating, and on CPU page-faulting, a fresh output every
+            call); it must not share memory with ``image``. Not differentiable.
 
     Returns:
         The translated images, shape ``(*broadcast(batch, image.shape[:-3]), C, H, W)``, same
-        dtype and device as ``image``. The input is never modified.
+        dtype and device as ``image`` (``out`` itself when given). The input is never modified.
 
     Shape:
         - image: ``(..., C, H, W)``
@@ -76,7 +80,9 @@ def translate_image(
         ...             torch.roll(x, (-1, 2), dims=(-2, -1)))
         True
     """
-    return translate_image_(image, shift, padding_mode, fill, interpolation, check_values=True)
+    return translate_image_(
+        image, shift, padding_mode, fill, interpolation, check_values=True, out=out
+    )
 
 
 def translate_image_(
@@ -87,6 +93,7 @@ def translate_image_(
     interpolation: str,
     *,
     check_values: bool,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """:func:`translate_image`; ``check_values=False`` for shifts our samplers drew (finite by
     construction), which spares accelerators the synchronisation a NaN check costs."""
@@ -99,19 +106,46 @@ def translate_image_(
     fill_values = normalize_fill(fill, padding_mode, image.dtype, channels)
     offsets = as_shift(shift, image.device, check_values=check_values)
     batch = broadcast_shift(offsets, image.shape[:-3])
-    planes = image.expand(*batch, channels, height, width).reshape(-1, channels, height, width)
+    shape = (*batch, channels, height, width)
+    target = _check_out(out, image, shape, offsets)
+    planes = image.expand(shape).reshape(-1, channels, height, width)
     offsets = offsets.expand(*batch, 2).reshape(-1, 2)
     if planes.shape[0] * channels == 0:
-        return image.new_empty((*batch, channels, height, width))
+        return image.new_empty(shape) if out is None else out
     if interpolation == "nearest" and use_host_slicing(planes, offsets):
         dx, dy = _round_shift(offsets)[0].tolist()
-        out = shift_by_slicing(planes[0], dx, dy, 1, padding_mode, fill_values, channel_axis=0)
-        return out.reshape(*batch, channels, height, width)
-    if interpolation == "nearest":
-        out = shift_nearest(planes, _round_shift(offsets), padding_mode, fill_values)
+        result = shift_by_slicing(planes[0], dx, dy, 1, padding_mode, fill_values, channel_axis=0)
+    elif interpolation == "nearest":
+        result = shift_nearest(planes, _round_shift(offsets), padding_mode, fill_values, out=target)
     else:
-        out = shift_bilinear(planes, offsets, padding_mode, fill_values)
-    return out.reshape(*batch, channels, height, width)
+        result = shift_bilinear(planes, offsets, padding_mode, fill_values, out=target)
+    if out is None:
+        return result.reshape(shape)
+    if target is None or result.data_ptr() != target.data_ptr():
+        out.view(result.shape).copy_(result)
+    return out
+
+
+def _check_out(
+    out: object, image: torch.Tensor, shape: tuple[int, ...], shift: torch.Tensor
+) -> torch.Tensor | None:
+    """Validate ``out=``; return it viewed as ``(B, C, H, W)`` planes (``None`` without it)."""
+    if out is None:
+        return None
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(f"`out` must be a torch.Tensor or None, but got {type(out).__name__}.")
+    if tuple(out.shape) != shape or out.dtype != image.dtype or out.device != image.device:
+        raise ValueError(
+            f"`out` must have shape {shape}, dtype {image.dtype} and device {image.device}, but "
+            f"got shape {tuple(out.shape)}, dtype {out.dtype} and device {out.device}."
+        )
+    if not out.is_contiguous():
+        raise ValueError("`out` must be contiguous, but got a non-contiguous tensor.")
+    if out.untyped_storage().data_ptr() == image.untyped_storage().data_ptr():
+        raise ValueError("`out` must not share memory with `image` (shifts cannot run in place).")
+    if torch.is_grad_enabled() and (image.requires_grad or shift.requires_grad):
+        raise ValueError("`out` does not support automatic differentiation; call without it.")
+    return out.view(-1, *shape[-3:])
 
 
 def normalize_fill(
@@ -183,15 +217,18 @@ def shift_nearest(
     *,
     origin: int = 0,
     extra: int = 0,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Integer shift of ``(B, C, H, W)`` by ``(B, 2)`` int64 shifts; exact copies only.
 
     The output covers canvas rows/columns ``origin .. H + extra + origin`` (``origin=-1,
-    extra=1`` gives the one-pixel-larger canvas the bilinear kernel interpolates from).
+    extra=1`` gives the one-pixel-larger canvas the bilinear kernel interpolates from). The
+    zeros/constant fast path writes straight into ``out`` when given (callers copy otherwise).
     """
     rows, cols = _source_coords(x, shift, origin, extra)
     if _use_windows(x, padding_mode):
-        return _take_windows(_plan_windows(x.contiguous(), rows, cols), 0, x.shape[0], fill)
+        plan = _plan_windows(x.contiguous(), rows, cols)
+        return _take_windows(plan, 0, x.shape[0], fill, out=out)
     return _shift_general(x, rows, cols, padding_mode, fill)
 
 
@@ -285,12 +322,17 @@ def _take_windows(
     begin: int,
     end: int,
     fill: tuple[float, ...] | None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Output samples ``begin:end`` of a window plan, masked, as ``(end - begin, C, h, w)``."""
     channels = plan.x.shape[1]
     out_h, out_w = plan.rows.shape[1], plan.cols.shape[1]
     start = plan.start[begin * channels * out_h : end * channels * out_h]
-    out = plan.windows.index_select(0, start).view(end - begin, channels, out_h * out_w)
+    if out is None:
+        out = plan.windows.index_select(0, start)
+    else:
+        torch.index_select(plan.windows, 0, start, out=out.view(-1, out_w))
+    out = out.view(end - begin, channels, out_h * out_w)
     _mask(out, plan.keep[begin:end], fill)
     out = out.view(end - begin, channels, out_h, out_w)
     if begin == 0:
@@ -353,7 +395,12 @@ def _mask(out: torch.Tensor, keep: torch.Tensor, fill: tuple[float, ...] | None)
 
 
 def shift_bilinear(
-    x: torch.Tensor, shift: torch.Tensor, padding_mode: str, fill: tuple[float, ...] | None
+    x: torch.Tensor,
+    shift: torch.Tensor,
+    padding_mode: str,
+    fill: tuple[float, ...] | None,
+    *,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Sub-pixel shift: integer shift by ``floor(shift)`` onto a canvas one pixel larger, then a
     separable two-tap interpolation with weights ``shift - floor(shift)``.
@@ -377,7 +424,7 @@ def shift_bilinear(
     differentiable = torch.is_grad_enabled() and (x.requires_grad or shift.requires_grad)
     if differentiable or x.device.type != "cpu":
         return _interpolate(canvas(0, batch), frac, compute, x.dtype)
-    out = torch.empty_like(x)
+    out = torch.empty_like(x) if out is None else out
     per_sample = x[0].numel() * (x.element_size() + 3 * torch.finfo(compute).bits // 8)
     step = max(1, _CHUNK_BYTES // max(per_sample, 1))
     for begin in range(0, batch, step):

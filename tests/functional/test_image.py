@@ -320,3 +320,34 @@ def test_validation_can_be_switched_off() -> None:
         shiftaug.set_validate_args(True)
     with pytest.raises(TypeError, match="`value` must be a bool"):
         shiftaug.set_validate_args("no")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("mode", ["zeros", "constant", "reflect"])
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+@pytest.mark.parametrize("batch", [1, 5])
+def test_out_buffer_receives_the_result(mode: str, interpolation: str, batch: int) -> None:
+    images = _images(torch.float32, (batch, 3, 7, 9))
+    shift = torch.tensor([[2.0, -1.0], [-3.5, 0.25], [0.0, 0.0], [9.0, 2.0], [1.0, 1.0]])[:batch]
+    fill = 0.5 if mode == "constant" else 0.0
+    kwargs = dict(padding_mode=mode, fill=fill, interpolation=interpolation)
+    expected = translate_image(images, shift, **kwargs)
+    buffer = torch.full_like(images, float("nan"))
+    result = translate_image(images, shift, out=buffer, **kwargs)
+    assert result is buffer and torch.equal(buffer, expected)
+
+
+def test_out_buffer_errors() -> None:
+    images = torch.rand(2, 3, 4, 4)
+    shift = [[1, 0], [0, 1]]
+    with pytest.raises(TypeError, match="`out` must be a torch.Tensor or None, but got ndarray"):
+        translate_image(images, shift, out=np.zeros((2, 3, 4, 4)))
+    with pytest.raises(
+        ValueError, match=r"`out` must have shape \(2, 3, 4, 4\), dtype torch.float32"
+    ):
+        translate_image(images, shift, out=torch.zeros(2, 3, 4, 4, dtype=torch.float64))
+    with pytest.raises(ValueError, match="`out` must be contiguous"):
+        translate_image(images, shift, out=torch.zeros(2, 3, 4, 8)[..., ::2])
+    with pytest.raises(ValueError, match="`out` must not share memory with `image`"):
+        translate_image(images, shift, out=images)
+    with pytest.raises(ValueError, match="`out` does not support automatic differentiation"):
+        translate_image(images.requires_grad_(), shift, out=torch.zeros(2, 3, 4, 4))
