@@ -19,7 +19,7 @@ import torch
 from torchvision.utils import draw_bounding_boxes, draw_segmentation_masks
 
 import shiftaug
-from shiftaug.functional import dilate_mask, paste_objects
+from shiftaug.functional import dilate_mask, masks_to_boxes, paste_objects
 from shiftaug.harness.scenes import coin_photo, make_scenes
 from shiftaug.inpaint import available_inpainters, get_inpainter
 from shiftaug.params import PlacementParams, sample_positions
@@ -47,7 +47,9 @@ def draw(
     image: torch.Tensor, masks: torch.Tensor, boxes: torch.Tensor | None = None
 ) -> torch.Tensor:
     """uint8 picture with the masks tinted and the boxes outlined."""
-    picture = (image.clamp(0, 1) * 255).round().to(torch.uint8)
+    picture = (
+        image if image.dtype == torch.uint8 else (image.clamp(0, 1) * 255).round().to(torch.uint8)
+    )
     if len(masks):
         picture = draw_segmentation_masks(picture, masks, alpha=0.35)
         if boxes is not None:
@@ -58,12 +60,16 @@ def draw(
 def gallery() -> None:
     fills = [name for name in FILLS if name in available_inpainters()]
     rows = examples()
-    columns = ["original + masks", "hole", *[f"fill: {name}" for name in fills], "relocated"]
+    columns = [
+        "original + masks", "hole", *[f"fill: {name}" for name in fills],
+        "relocated (red: old box)",
+    ]  # fmt: skip
     fig, axes = plt.subplots(len(rows), len(columns), figsize=(1.9 * len(columns), 2.0 * len(rows)))
-    for r, (title, image, masks) in enumerate(rows):
+    for r, (title, photo, masks) in enumerate(rows):
+        image = (photo * 255).round().to(torch.uint8)  # photos are 8-bit; so is OpenCV's fill
         k = int(masks.flatten(1).sum(-1).argmax())  # move the largest object
         hole = dilate_mask(masks[k][None, None], 2)
-        pictures = [draw(image, masks), draw(torch.where(hole[0], 0.0, image), masks[:0])]
+        pictures = [draw(image, masks), draw(torch.where(hole[0], 0, image), masks[:0])]
         for name in fills:
             filled = get_inpainter(name)(image[None], hole)[0]
             pictures.append(draw(filled, masks[:0]))
@@ -83,7 +89,9 @@ def gallery() -> None:
         )
         out = relocate(image[None], masks[None], params=params)
         valid = out.valid[0]
-        pictures.append(draw(out.image[0], out.masks[0][valid], out.boxes[0][valid]))
+        picture = draw(out.image[0], out.masks[0][valid], out.boxes[0][valid])
+        old_box = masks_to_boxes(masks[k][None])[0]  # where the moved object came from
+        pictures.append(draw_bounding_boxes(picture, old_box, colors="red", width=1))
         for c, picture in enumerate(pictures):
             ax = axes[r, c]
             ax.imshow(picture.permute(1, 2, 0).numpy())
