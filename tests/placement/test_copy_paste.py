@@ -63,9 +63,17 @@ def numpy_copy_paste(images, masks, valid, params, min_visibility, min_area):  #
     return np.stack(out_images), np.stack(out_masks), np.array(out_valid)
 
 
-@pytest.mark.parametrize("policy", ["same", "uniform", "non_overlapping"])
-def test_matches_a_per_image_numpy_copy_paste(policy: str) -> None:
-    images, masks = rect_scene(batch=5, seed=2)
+@pytest.mark.parametrize(
+    ("policy", "dtype"),
+    [
+        ("same", torch.float32),
+        ("same", torch.uint8),
+        ("uniform", torch.float32),
+        ("non_overlapping", torch.float64),
+    ],
+)
+def test_matches_a_per_image_numpy_copy_paste(policy: str, dtype: torch.dtype) -> None:
+    images, masks = rect_scene(batch=5, seed=2, dtype=dtype)
     t = CopyPaste(
         num_objects=(1, 3),
         policy=policy,
@@ -183,3 +191,25 @@ def test_bad_targets_raise() -> None:
         CopyPaste()(images, masks, keypoints=torch.zeros(3, 2, 1, 2))
     with pytest.raises(ValueError, match="`valid` must have shape"):
         CopyPaste()(images, masks, valid=torch.ones(3, 2, dtype=torch.bool))
+
+
+def test_seeded_runs_reproduce() -> None:
+    images, masks = rect_scene(batch=4)
+    runs = [
+        CopyPaste(policy="uniform", generator=torch.Generator().manual_seed(7))(images, masks)
+        for _ in range(2)
+    ]
+    assert torch.equal(runs[0].image, runs[1].image) and torch.equal(runs[0].masks, runs[1].masks)
+
+
+@pytest.mark.cuda
+def test_cuda_matches_cpu() -> None:
+    images, masks = rect_scene(batch=4)
+    cpu = CopyPaste(
+        num_objects=2, scale_range=(0.5, 1.5), generator=torch.Generator().manual_seed(0)
+    )(images, masks)
+    gpu = CopyPaste(scale_range=(0.5, 1.5))(
+        images.cuda(), masks.cuda(), params=cpu.params.to("cuda")
+    )
+    assert torch.equal(gpu.masks.cpu(), cpu.masks) and torch.equal(gpu.valid.cpu(), cpu.valid)
+    torch.testing.assert_close(gpu.image.cpu(), cpu.image)

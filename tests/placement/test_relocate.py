@@ -293,3 +293,15 @@ def mask_any_moved(masks: torch.Tensor, params: PlacementParams) -> torch.Tensor
             if params.placed[n, j]:
                 hole[n] |= masks[n, int(params.index[n, j]) - n * masks.shape[1]]
     return hole
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("blend", ["hard", "poisson"])
+def test_cuda_matches_cpu(blend: str) -> None:
+    images, masks = rect_scene(batch=3)
+    cpu = _relocate(num_objects="all", blend=blend, fill_context=4)(images, masks)
+    gpu = RandomRelocate(MeanFill(), blend=blend, fill_context=4)(
+        images.cuda(), masks.cuda(), params=cpu.params.to("cuda")
+    )
+    assert torch.equal(gpu.masks.cpu(), cpu.masks) and torch.equal(gpu.boxes.cpu(), cpu.boxes)
+    torch.testing.assert_close(gpu.image.cpu(), cpu.image)
