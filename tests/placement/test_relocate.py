@@ -305,3 +305,64 @@ def test_cuda_matches_cpu(blend: str) -> None:
     )
     assert torch.equal(gpu.masks.cpu(), cpu.masks) and torch.equal(gpu.boxes.cpu(), cpu.boxes)
     torch.testing.assert_close(gpu.image.cpu(), cpu.image)
+
+
+def _dense_relocation(images, masks, params, min_visibility):  # type: ignore[no-untyped-def]
+    """Relocation written densely, one image and one object at a time: fill the union of the
+    moved objects' old places, paste each moved object in round order, then subtract from every
+    object what was pasted after it (and the vacated pixels from the objects that stayed)."""
+    slots = masks.shape[1]
+    out_images, out_masks, out_valid = [], [], []
+    for n in range(images.shape[0]):
+        entries = [
+            (int(params.index[n, j]) - n * slots, params.shift[n, j])
+            for j in range(params.index.shape[1])
+            if params.placed[n, j]
+        ]
+        hole = torch.zeros_like(masks[n, 0])
+        for k, _ in entries:
+            hole |= masks[n, k]
+        image = MeanFill()(images[n : n + 1], hole[None, None])[0]
+        new = [m.clone() for m in masks[n]]
+        pasted = []
+        for k, shift in entries:
+            moved = translate_mask(masks[n, k], shift)
+            image[:, moved] = translate_image(images[n], shift)[:, moved]
+            new[k] = moved
+            pasted.append((k, moved))
+        depth = {k: j for j, (k, _) in enumerate(pasted)}
+        valid = []
+        for k in range(slots):
+            before = int(masks[n, k].sum())
+            cover = torch.zeros_like(hole) if k in depth else hole.clone()
+            for j, (_, moved) in enumerate(pasted):
+                if j > depth.get(k, -1):
+                    cover |= moved
+            changed = k in depth or bool((new[k] & cover).any())
+            new[k] = new[k] & ~cover
+            left = int(new[k].sum())
+            keep = not changed or (left > 0 and left >= min_visibility * before)
+            valid.append(keep)
+            if not keep:
+                new[k] = torch.zeros_like(new[k])
+        out_images.append(image)
+        out_masks.append(torch.stack(new))
+        out_valid.append(valid)
+    return torch.stack(out_images), torch.stack(out_masks), torch.tensor(out_valid)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("visibility", [0.4, 0.95])
+def test_overlapping_moves_match_a_dense_reference(seed: int, visibility: float) -> None:
+    images, masks = rect_scene(batch=4, seed=seed)
+    t = _relocate(
+        num_objects="all",
+        shift_px=9,
+        min_visibility=visibility,
+        generator=torch.Generator().manual_seed(seed),
+    )
+    out = t(images, masks)
+    image, mask, valid = _dense_relocation(images, masks, out.params, visibility)
+    assert torch.equal(out.image, image)
+    assert torch.equal(out.masks, mask)
+    assert torch.equal(out.valid, valid)
