@@ -366,3 +366,12 @@ def test_overlapping_moves_match_a_dense_reference(seed: int, visibility: float)
     assert torch.equal(out.image, image)
     assert torch.equal(out.masks, mask)
     assert torch.equal(out.valid, valid)
+
+
+def test_probability_zero_changes_nothing_and_counts_are_capped() -> None:
+    images, masks = rect_scene(batch=3)
+    out = _relocate(p=0.0)(images, masks)
+    assert not bool(out.params.requested.any()) and torch.equal(out.image, images)
+    many = _relocate(num_objects=(2, 5))(images, masks)
+    assert many.params.index.shape == (3, 3)  # at most K = 3 objects per image
+    assert bool((many.params.requested.sum(1) >= 2).all())
