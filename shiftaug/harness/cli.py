@@ -1,0 +1,89 @@
+"""``shiftaug experiment``: train models with and without augmentation, measure invariance.
+
+Examples::
+
+    shiftaug experiment --preset quick --out runs/quick
+    shiftaug experiment --preset full --out runs/full --device cuda
+    torchrun --nproc_per_node=2 -m shiftaug experiment --preset full --out runs/full
+    shiftaug experiment --config my.yaml --set train.epochs=3 --models cnn,vit --arms none,translate
+
+Heavy imports (torch, timm, matplotlib) happen inside :func:`run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the options of ``shiftaug experiment``."""
+    parser.add_argument(
+        "--preset", default=None, help="built-in config: smoke, quick (default), full or probe"
+    )
+    parser.add_argument(
+        "--config", type=Path, default=None, help="YAML config file, applied on top of the preset"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: runs/<preset>); rerun to resume",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set train.epochs=3 (repeatable)",
+    )
+    parser.add_argument("--models", help="comma-separated models for every block of the grid")
+    parser.add_argument("--arms", help="comma-separated arms for every block of the grid")
+    parser.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2")
+    parser.add_argument("--device", help="auto, cpu, cuda, cuda:1, mps")
+    parser.add_argument("--data-root", help="folder with CIFAR-10 or an ImageFolder tree")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--print-config", action="store_true", help="print the resolved config as YAML and exit"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the experiment the arguments describe; 2 on a configuration error."""
+    import yaml
+
+    from .config import config_to_dict, load_config
+    from .store import ResultsError
+
+    overrides = list(args.set)
+    if args.device:
+        overrides.append(f"train.device={json.dumps(args.device)}")
+    if args.data_root:
+        overrides.append(f"data.data_root={json.dumps(args.data_root)}")
+    if args.seeds:
+        overrides.append(f"seeds=[{args.seeds}]")
+    preset = args.preset if args.preset or args.config else "quick"
+    try:
+        cfg = load_config(preset, args.config, overrides)
+        for block in cfg.runs:
+            block.models = args.models.split(",") if args.models else block.models
+            block.arms = args.arms.split(",") if args.arms else block.arms
+        if args.print_config:
+            print(yaml.safe_dump(config_to_dict(cfg), sort_keys=False), end="")
+            return 0
+        from .experiment import run_experiment
+
+        out = args.out or Path("runs") / (preset or cfg.name)
+        run_experiment(cfg, out, progress=not args.no_progress)
+    except (ValueError, TypeError, OSError, yaml.YAMLError) as error:
+        kind = "results" if isinstance(error, ResultsError) else "configuration"
+        print(f"shiftaug experiment: {kind} error: {error}", file=sys.stderr)
+        return 2
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 wrote the files
+        print(f"results: {out / 'results.json'}\nreport:  {out / 'report.md'}")
+    return 0

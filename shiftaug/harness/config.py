@@ -1,0 +1,242 @@
+"""Experiment configuration: dataclasses, YAML presets and ``key.sub=value`` overrides.
+
+A config is built in layers: the dataclass defaults, then a preset from ``shiftaug/configs/``
+(``--preset``), then a YAML file (``--config``), then command-line overrides (``--set``). Every
+key is checked: a misspelt key is an error, never silently ignored. YAML is read with
+:func:`yaml.safe_load` only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .._checks import describe
+
+__all__ = [
+    "ArmConfig",
+    "DataConfig",
+    "EvalConfig",
+    "ExperimentConfig",
+    "RunBlock",
+    "TrainConfig",
+    "available_presets",
+    "config_from_dict",
+    "config_to_dict",
+    "load_config",
+]
+
+
+@dataclass
+class DataConfig:
+    """What the models see. Canvas datasets place small objects on a larger canvas."""
+
+    dataset: str = "mnist"  # mnist | sklearn | probe | cifar10 | imagefolder
+    data_root: str | None = None  # cifar10 / imagefolder only; never downloaded
+    canvas: int = 40  # canvas side in pixels (natural datasets: resize target)
+    object_size: int = 14  # digits are resized to this side
+    background: str = "black"  # black | noise | texture
+    positions: str = "centre"  # training positions: centre | region | full
+    jitter: int = 2  # px around the centre for positions="centre"
+    region: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.5, 0.5])  # x0 y0 x1 y1
+    train_size: int = 4000
+    test_size: int = 1000
+    seed: int = 0  # the data split and rendering; model seeds are separate
+
+
+@dataclass
+class ArmConfig:
+    """Options of the augmentation arms (see :mod:`shiftaug.harness.arms`)."""
+
+    translate_px: int | None = None  # None: far enough to reach the whole canvas
+    jitter_px: int = 3
+    roll_frac: float = 0.5
+    crop_padding: int = 4
+    inpainter: str = "harmonic"  # hole filling of the relocate arm
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation; the reason for each default is in :mod:`shiftaug.harness.train`."""
+
+    epochs: int = 6
+    batch_size: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 5e-4
+    warmup: float = 0.2
+    label_smoothing: float = 0.0
+    device: str = "auto"  # auto | cpu | cuda | cuda:1 | mps
+    amp: bool = False  # bfloat16 autocast on CUDA
+    threads: int = 0  # torch CPU threads; 0 keeps torch's default
+    per_model: dict[str, dict[str, Any]] = field(default_factory=dict)  # {vit: {epochs: 15}}
+
+    def for_model(self, name: str) -> TrainConfig:
+        """These settings with ``per_model[name]``'s overrides applied (keys checked)."""
+        base = {k: v for k, v in dataclasses.asdict(self).items() if k != "per_model"}
+        return _build(
+            TrainConfig, {**base, **self.per_model.get(name, {})}, f"train.per_model.{name}."
+        )
+
+
+@dataclass
+class EvalConfig:
+    """How much evaluation each run gets (see :mod:`shiftaug.harness.metrics`)."""
+
+    max_shift: int = 8  # shifts a, b in {-S..S}^2 for consistency, flips and worst-of-k
+    images: int = 256  # test images for the shift metrics
+    grid_step: int = 2  # px between positions of the position heatmap
+    grid_images: int = 32  # objects rendered at every grid position
+    worst_of: int = 10
+    layer_objects: int = 16  # embedding invariance: objects x positions
+    layer_positions: int = 8
+    batch_size: int = 512
+
+
+@dataclass
+class RunBlock:
+    """A block of the grid: every model with every arm."""
+
+    models: list[str]
+    arms: list[str]
+
+
+@dataclass
+class ExperimentConfig:
+    """The whole experiment: the grid ``runs x seeds`` and the settings shared by its runs."""
+
+    name: str = "custom"
+    runs: list[RunBlock] = field(default_factory=lambda: [RunBlock(["cnn"], ["none"])])
+    seeds: list[int] = field(default_factory=lambda: [0])
+    model_defs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    data: DataConfig = field(default_factory=DataConfig)
+    arms: ArmConfig = field(default_factory=ArmConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def grid(self) -> list[tuple[str, str, int]]:
+        """Every ``(model, arm, seed)``, without repeats, in config order."""
+        cells = [(m, a, s) for b in self.runs for m in b.models for a in b.arms for s in self.seeds]
+        return list(dict.fromkeys(cells))
+
+
+def available_presets() -> list[str]:
+    """Names of the YAML presets shipped in ``shiftaug/configs``."""
+    folder = resources.files("shiftaug") / "configs"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_config(
+    preset: str | None = None,
+    path: str | Path | None = None,
+    overrides: Sequence[str] = (),
+) -> ExperimentConfig:
+    """Build a config from defaults, a preset, a YAML file and ``key.sub=value`` overrides.
+
+    Example:
+        >>> from shiftaug.harness.config import load_config
+        >>> cfg = load_config("smoke", overrides=["train.epochs=1", "seeds=[0, 1]"])
+        >>> cfg.train.epochs, cfg.seeds
+        (1, [0, 1])
+    """
+    import yaml
+
+    data: dict[str, Any] = {}
+    if preset is not None:
+        if preset not in available_presets():
+            raise ValueError(f"`preset` must be one of {available_presets()}, but got {preset!r}.")
+        text = (resources.files("shiftaug") / "configs" / f"{preset}.yaml").read_text()
+        _merge(data, _mapping(yaml.safe_load(text), f"preset {preset!r}"))
+    if path is not None:
+        _merge(data, _mapping(yaml.safe_load(Path(path).read_text()), str(path)))
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"`--set` must be KEY=VALUE, but got {item!r}.")
+        node = data
+        *parents, leaf = key.strip().split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"`{key}` must name a config key, but {part!r} is not a section.")
+        node[leaf] = yaml.safe_load(value)
+    return config_from_dict(data)
+
+
+def config_from_dict(data: dict[str, Any]) -> ExperimentConfig:
+    """Check every key and type of ``data`` and build the config."""
+    return _build(ExperimentConfig, data, "")
+
+
+def config_to_dict(cfg: ExperimentConfig) -> dict[str, Any]:
+    """Plain dict of ``cfg`` (what is saved next to the results)."""
+    return dataclasses.asdict(cfg)
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"`{where}` must hold a YAML mapping, but got {describe(value)}.")
+    return value
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict) and key != "per_model":
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def _build(cls: Any, data: Any, prefix: str) -> Any:
+    if not isinstance(data, dict):
+        raise ValueError(
+            f"`{prefix.rstrip('.') or 'config'}` must be a mapping, but got {describe(data)}."
+        )
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for name, f in fields.items():
+        if (
+            name not in data
+            and f.default is dataclasses.MISSING
+            and f.default_factory is dataclasses.MISSING
+        ):
+            raise ValueError(f"`{prefix}{name}` must be given, but it is missing.")
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for key, value in data.items():
+        if key not in fields:
+            raise ValueError(
+                f"`{prefix}{key}` must be one of the config keys {sorted(fields)}, but got {key!r}."
+            )
+        kwargs[key] = _coerce(hints[key], value, f"{prefix}{key}")
+    return cls(**kwargs)
+
+
+def _coerce(hint: Any, value: Any, name: str) -> Any:
+    """Check ``value`` against a type hint; build nested dataclasses; ints are accepted as floats."""
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, name + ".")
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        return _coerce(next(a for a in args if a is not type(None)), value, name)
+    if origin is list:
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"`{name}` must be a list, but got {describe(value)}.")
+        return [_coerce(args[0], v, f"{name}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ValueError(f"`{name}` must be a mapping, but got {describe(value)}.")
+        return {str(k): v for k, v in value.items()}
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is Any or (isinstance(value, hint) and not (hint is int and isinstance(value, bool))):
+        return value
+    raise ValueError(f"`{name}` must be of type {hint.__name__}, but got {describe(value)}.")

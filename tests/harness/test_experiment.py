@@ -1,0 +1,275 @@
+"""``shiftaug experiment`` and ``shiftaug report`` end to end: the smoke preset's claims,
+determinism, resume after a kill, corrupt files, config mismatches, DDP with two processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from shiftaug.cli import main
+from shiftaug.harness.evaluate import METRIC_KEYS
+
+TINY = """
+name: tiny
+runs: [{models: [cnn], arms: [translate]}]
+seeds: [0]
+data: {dataset: sklearn, canvas: 16, object_size: 8, jitter: 2, train_size: 256, test_size: 64}
+train: {epochs: EPOCHS, batch_size: 32}
+eval: {max_shift: 2, images: 32, grid_step: 2, grid_images: 8, layer_objects: 4, layer_positions: 4}
+"""
+TIMING = {"train_time_s", "eval_time_s", "aug_overhead"}
+
+
+def _tiny(folder: Path, epochs: int) -> Path:
+    path = folder / f"tiny{epochs}.yaml"
+    path.write_text(TINY.replace("EPOCHS", str(epochs)))
+    return path
+
+
+def _results(out: Path) -> dict:
+    return json.loads((out / "results.json").read_text())
+
+
+def _metrics(out: Path) -> list[dict]:
+    return [
+        {k: v for k, v in r["metrics"].items() if k not in TIMING} for r in _results(out)["runs"]
+    ]
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("smoke") / "run"
+    assert main(["experiment", "--preset", "smoke", "--out", str(out), "--no-progress"]) == 0
+    return out
+
+
+def test_smoke_writes_results_report_and_plots(smoke: Path) -> None:
+    data = _results(smoke)
+    assert data["complete"] and data["config"]["name"] == "smoke"
+    assert [(r["model"], r["arm"], r["seed"]) for r in data["runs"]] == [
+        ("cnn_flat", "none", 0),
+        ("cnn_flat", "translate", 0),
+        ("cnn_aps", "none", 0),
+    ]
+    for run in data["runs"]:
+        assert set(METRIC_KEYS) | {
+            "aug_overhead",
+            "train_time_s",
+            "consistency_circular_init",
+        } <= set(run["metrics"])
+        assert {"heatmap", "displacement", "layers"} <= set(run["curves"])
+    assert (smoke / "config.yaml").exists()
+    report = (smoke / "report.md").read_text()
+    assert "Zhang 2019" in report and "| cnn_flat | translate |" in report
+    assert {p.name for p in (smoke / "plots").iterdir()} == {
+        "displacement.png",
+        "heatmaps.png",
+        "consistency.png",
+        "layers.png",
+    }
+
+
+def test_smoke_shows_the_claims(smoke: Path) -> None:
+    runs = {(r["model"], r["arm"]): r["metrics"] for r in _results(smoke)["runs"]}
+    aps = runs[("cnn_aps", "none")]
+    assert aps["consistency_circular_init"] == 1.0 and aps["consistency_circular"] == 1.0
+    assert runs[("cnn_flat", "none")]["position_gap"] >= 0.30
+    assert abs(runs[("cnn_flat", "translate")]["position_gap"]) <= 0.05
+    assert (
+        runs[("cnn_flat", "translate")]["unseen_accuracy"]
+        > runs[("cnn_flat", "none")]["unseen_accuracy"]
+    )
+    assert 0 < runs[("cnn_flat", "translate")]["aug_overhead"] < 0.5
+
+
+def test_rerun_skips_finished_runs(smoke: Path) -> None:
+    stamps = {p: p.stat().st_mtime_ns for p in smoke.glob("runs/*/*")}
+    before = _results(smoke)["runs"]
+    assert main(["experiment", "--preset", "smoke", "--out", str(smoke), "--no-progress"]) == 0
+    assert {p: p.stat().st_mtime_ns for p in smoke.glob("runs/*/*")} == stamps
+    assert _results(smoke)["runs"] == before
+
+
+def test_report_is_rebuilt_without_training(
+    smoke: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(smoke, copy, ignore=shutil.ignore_patterns("runs", "plots", "report.md"))
+    assert main(["report", str(copy)]) == 0
+    assert (copy / "report.md").read_text() == (smoke / "report.md").read_text()
+    assert len(list((copy / "plots").glob("*.png"))) == 4
+    # a truncated results file is one clear error, and the old report stays as it was
+    text = (copy / "results.json").read_text()
+    (copy / "results.json").write_text(text[: len(text) // 3])
+    capsys.readouterr()
+    assert main(["report", str(copy)]) == 2
+    assert "results.json` must be the JSON the harness writes" in capsys.readouterr().err
+    assert (copy / "report.md").read_text() == (smoke / "report.md").read_text()
+    (copy / "results.json").write_text(json.dumps({"runs": [{"model": "cnn", "arm": "none"}]}))
+    assert main(["report", str(copy)]) == 2
+    assert "run 0 must have model, arm, seed and metrics" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """``(config, out)`` of one finished tiny run (4 epochs), shared by the tests below."""
+    folder = tmp_path_factory.mktemp("tiny")
+    config, out = _tiny(folder, epochs=4), folder / "ref"
+    assert main(["experiment", "--config", str(config), "--out", str(out), "--no-progress"]) == 0
+    return config, out
+
+
+def test_same_seed_same_metrics(reference: tuple[Path, Path], tmp_path: Path) -> None:
+    config, ref = reference
+    assert (
+        main(["experiment", "--config", str(config), "--out", str(tmp_path), "--no-progress"]) == 0
+    )
+    assert _metrics(tmp_path) == _metrics(ref)
+    assert _results(tmp_path)["runs"][0]["curves"] == _results(ref)["runs"][0]["curves"]
+
+
+def _command(config: Path, out: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "shiftaug",
+        "experiment",
+        "--config",
+        str(config),
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
+
+
+def test_kill_and_rerun_resumes_without_losing_or_repeating_runs(
+    reference: tuple[Path, Path], tmp_path: Path
+) -> None:
+    config, ref = reference
+    process = subprocess.Popen(
+        _command(config, tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    run = tmp_path / "runs" / "cnn__translate__seed0"
+    deadline = time.monotonic() + 120
+    while (
+        not (run / "checkpoint.pt").exists()
+        and process.poll() is None
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert (run / "checkpoint.pt").exists() and not (run / "result.json").exists()
+    assert (
+        main(["experiment", "--config", str(config), "--out", str(tmp_path), "--no-progress"]) == 0
+    )
+    assert _metrics(tmp_path) == _metrics(ref)
+    assert len(_results(tmp_path)["runs"]) == 1
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_corrupt_checkpoint_is_retrained_and_lost_result_reevaluated(
+    reference: tuple[Path, Path], tmp_path: Path
+) -> None:
+    config, ref = reference
+    out = tmp_path / "out"
+    shutil.copytree(ref, out)
+    first = _results(ref)["runs"][0]
+    expected = [{k: v for k, v in first["metrics"].items() if k not in TIMING}]
+    run = out / "runs" / "cnn__translate__seed0"
+    # the result file of a finished run is cut short: evaluated again from the final checkpoint
+    (run / "result.json").write_text('{"metrics": {"accura')
+    assert main(["experiment", "--config", str(config), "--out", str(out), "--no-progress"]) == 0
+    assert _results(out)["runs"][0]["metrics"]["train_time_s"] == first["metrics"]["train_time_s"]
+    assert _metrics(out) == expected
+    # a garbled checkpoint without a result: retrained from scratch, same numbers
+    (run / "result.json").unlink()
+    (run / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    with pytest.warns(RuntimeWarning, match=r"checkpoint.pt is unreadable"):
+        assert (
+            main(["experiment", "--config", str(config), "--out", str(out), "--no-progress"]) == 0
+        )
+    assert _metrics(out) == expected
+
+
+def test_config_errors_exit_2(
+    reference: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, ref = reference
+    out = tmp_path / "out"
+    shutil.copytree(ref, out)
+    code = main(
+        ["experiment", "--config", str(config), "--out", str(out), "--set", "data.canvas=24"]
+    )
+    assert code == 2
+    assert (
+        "must hold runs of the same config, but it was made with different data settings"
+        in capsys.readouterr().err
+    )
+    # another seed on the same folder is fine: only the new run is trained
+    assert (
+        main(
+            [
+                "experiment",
+                "--config",
+                str(config),
+                "--out",
+                str(out),
+                "--seeds",
+                "0,1",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    assert [r["seed"] for r in _results(out)["runs"]] == [0, 1]
+    assert main(["experiment", "--preset", "smoke", "--set", "train.epochs=x"]) == 2
+    assert "`train.epochs` must be of type int" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "experiment",
+                "--config",
+                str(config),
+                "--out",
+                str(tmp_path / "o2"),
+                "--models",
+                "mlp",
+            ]
+        )
+        == 2
+    )
+    assert "`model` must be one of" in capsys.readouterr().err
+    (out / "config.yaml").write_text("data: [\n")
+    assert main(["experiment", "--config", str(config), "--out", str(out)]) == 2
+    assert "config.yaml` must be a config the harness wrote" in capsys.readouterr().err
+
+
+def test_print_config(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["experiment", "--preset", "quick", "--print-config", "--seeds", "3"]) == 0
+    text = capsys.readouterr().out
+    assert "name: quick" in text and "seeds:\n- 3" in text
+
+
+def test_two_process_ddp_on_cpu(reference: tuple[Path, Path], tmp_path: Path) -> None:
+    config, _ = reference
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    command = launcher + _command(config, out)[1:]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = _results(out)
+    assert data["environment"]["world_size"] == 2 and len(data["runs"]) == 1
+    assert data["runs"][0]["steps"] == 4 * (256 // 32)  # every rank took every (shared) batch
+    assert 0.1 < data["runs"][0]["metrics"]["accuracy"] <= 1
+    assert result.stdout.count("results:") == 1  # only rank 0 reports
+    assert not list(out.rglob("*.tmp"))
