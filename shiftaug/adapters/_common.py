@@ -78,7 +78,10 @@ __all__ = [
 # Frameworks that look transforms up by name when loading a saved pipeline, and the shiftaug
 # modules whose import registers our transforms there. Add new adapter modules here.
 REGISTERING_MODULES: dict[str, tuple[str, ...]] = {
-    "albumentations": ("shiftaug.adapters.albumentations",),
+    "albumentations": (
+        "shiftaug.adapters.albumentations",
+        "shiftaug.adapters.placement_albumentations",
+    ),
 }
 
 

@@ -18,6 +18,7 @@ from .._checks import describe
 from ..functional import convert_boxes
 from ..params import PlacementParams
 from ..transforms import CopyPaste, PlacementOutput, RandomRelocate
+from ..transforms._objects import parse_objects
 from ._common import Binding
 
 __all__ = ["CopyPasteBinding", "PlacementBinding", "PlacementRecord", "RelocateBinding"]
@@ -42,6 +43,7 @@ class PlacementBinding(Binding):
     """:class:`~shiftaug.adapters._common.Binding` for the placement transforms (targets needed)."""
 
     params_class = PlacementParams
+    core: RandomRelocate | CopyPaste
 
     def draw(
         self,
@@ -57,14 +59,10 @@ class PlacementBinding(Binding):
                 "Placement transforms need the image and its instance masks to draw parameters; "
                 f"pass targets={{'image': ..., 'masks': ...}}, but got {describe(targets)}."
             )
-        saved = self.core.generator
-        if generator is not None:
-            self.core.generator = generator
-        try:
-            inputs = {k: targets.get(k) for k in ("valid", "labels", "keypoints")}
-            output = self.core(targets["image"], targets["masks"], **inputs)
-        finally:
-            self.core.generator = saved
+        inputs = {k: targets.get(k) for k in ("valid", "labels", "keypoints")}
+        image, objects = parse_objects(targets["image"], targets["masks"], **inputs)
+        params = self.core.make_params(image, objects.masks, objects.valid, generator=generator)
+        output = self.core(targets["image"], targets["masks"], **inputs, params=params)
         return PlacementRecord(output)
 
     def image(self, image: torch.Tensor, params: Any) -> torch.Tensor:

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from .._checks import check_tensor
 from ._blend import blend_images
+from ._boxes import masks_to_boxes
 from ._image import IMAGE_DTYPES, translate_image_
 from ._mask import translate_mask_
 
@@ -23,7 +24,6 @@ __all__ = [
     "label_map_to_masks",
     "mask_any",
     "mask_area",
-    "mask_boxes",
     "masks_to_label_map",
     "occlude_masks",
     "paste_objects",
@@ -100,20 +100,6 @@ def mask_any(masks: torch.Tensor, dim: int | tuple[int, ...]) -> torch.Tensor:
 def mask_area(masks: torch.Tensor) -> torch.Tensor:
     """Pixel count of ``(..., H, W)`` bool masks as int32 (bool sums default to a slow int64)."""
     return masks.flatten(-2).sum(-1, dtype=torch.int32)
-
-
-def mask_boxes(masks: torch.Tensor) -> torch.Tensor:
-    """:func:`masks_to_boxes` of ``(..., H, W)`` bool masks (boxes only), from fast row/column
-    reductions; equal to it bit for bit (tested)."""
-    rows = mask_any(masks, -1)
-    cols = mask_any(masks, -2)
-    r = torch.arange(masks.shape[-2], device=masks.device, dtype=torch.float32)
-    c = torch.arange(masks.shape[-1], device=masks.device, dtype=torch.float32)
-    big = float(max(masks.shape[-2:]) + 1)
-    r0, r1 = torch.where(rows, r, big).amin(-1), torch.where(rows, r, -1.0).amax(-1) + 1
-    c0, c1 = torch.where(cols, c, big).amin(-1), torch.where(cols, c, -1.0).amax(-1) + 1
-    boxes = torch.stack([c0, r0, c1, r1], -1)
-    return torch.where(rows.any(-1)[..., None], boxes, 0.0)
 
 
 def paste_objects(
@@ -241,7 +227,9 @@ def _paste_pixels(
     if batch * rounds == 0 or flat_masks.shape[0] == 0 or out.numel() == 0:
         return out, pasted
     which = index.clamp(0, flat_masks.shape[0] - 1)
-    boxes = mask_boxes(flat_masks.index_select(0, which.flatten())).long().view(batch, rounds, 4)
+    boxes = (
+        masks_to_boxes(flat_masks.index_select(0, which.flatten()))[0].long().view(batch, rounds, 4)
+    )
     moves = (shift.round() if shift.is_floating_point() else shift).long()
     channel_step = torch.arange(channels, device=image.device) * plane
     flat_out, flat_source, flat_mask = out.view(-1), source.reshape(-1), flat_masks.reshape(-1)
@@ -376,7 +364,7 @@ def _scale_and_move(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Scale each object about its box centre, then move it; one ``grid_sample`` per round."""
     height, width = picture.shape[-2:]
-    boxes = mask_boxes(mask[:, 0])
+    boxes = masks_to_boxes(mask[:, 0])[0]
     centre = (boxes[:, :2] + boxes[:, 2:]) / 2  # (N, 2) box centres (x, y); 0 when empty
     compute = torch.float64 if picture.dtype == torch.float64 else torch.float32
     # Output pixel centre p reads source position (p - centre - shift) / scale + centre.

@@ -40,7 +40,8 @@ import torch.nn.functional as F
 
 from .._checks import check_choice, describe
 from ..functional import paste_objects
-from ..functional._placement import mask_any, mask_boxes
+from ..functional._boxes import masks_to_boxes
+from ..functional._placement import mask_any
 from ..params._placement import draw_positions
 from .sources import load_digits, texture_bank
 
@@ -133,7 +134,7 @@ def make_scenes(
         masks[:, k] = pasted[:, 0]
         labels[:, k] = torch.where(placed, label, -1)
     valid = mask_any(masks, (-2, -1))
-    boxes = mask_boxes(masks)
+    boxes = masks_to_boxes(masks)[0]
     return Scenes(images.clamp(0, 1), masks, valid, labels, boxes)
 
 
@@ -244,7 +245,7 @@ def _coin_bank() -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
     """Each coin of :func:`coin_photo` as a ``(3, h, w)`` crop and its mask."""
     photo, masks = coin_photo()
     coins = []
-    for box, mask in zip(mask_boxes(masks).long().tolist(), masks, strict=True):
+    for box, mask in zip(masks_to_boxes(masks)[0].long().tolist(), masks, strict=True):
         x0, y0, x1, y1 = box
         coins.append((photo[:, y0:y1, x0:x1].clone(), mask[y0:y1, x0:x1].clone()))
     return tuple(coins)

@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 import torch
 
 from .._checks import check_choice, check_tensor, describe
-from ..functional._placement import mask_any, mask_area, mask_boxes
+from ..functional._boxes import masks_to_boxes
+from ..functional._placement import mask_any, mask_area
 from ._ranges import ShiftRange
 from ._translate import resolve_shift_range
 
@@ -238,7 +239,7 @@ def _pixel_range(
 
 
 def _boxes(masks: torch.Tensor) -> torch.Tensor:
-    return mask_boxes(masks)
+    return masks_to_boxes(masks)[0]
 
 
 def _uniform_inside(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from .._checks import describe
+from ..functional._boxes import masks_to_boxes
 from ..functional._placement import (
-    mask_boxes,
     occlude_masks,
     paste_objects,
     scale_points,
@@ -133,15 +133,21 @@ class CopyPaste(RandomTransform):
         self.min_visibility, self.min_area = check_occlusion(min_visibility, min_area)
 
     def make_params(  # type: ignore[override]
-        self, image: torch.Tensor, masks: torch.Tensor, valid: torch.Tensor
+        self,
+        image: torch.Tensor,
+        masks: torch.Tensor,
+        valid: torch.Tensor,
+        *,
+        generator: torch.Generator | None = None,
     ) -> PlacementParams:
         """Draw partners, objects, scales and positions."""
+        generator = generator if generator is not None else self.generator
         batch, slots = valid.shape
         device = valid.device
-        source = self.generator.device if self.generator is not None else device
-        offset = torch.randint(1, max(batch, 2), (batch,), generator=self.generator, device=source)
+        source = generator.device if generator is not None else device
+        offset = torch.randint(1, max(batch, 2), (batch,), generator=generator, device=source)
         partner = (torch.arange(batch, device=device) + offset.to(device)).remainder(max(batch, 1))
-        order, requested = choose_objects(valid[partner], self.count, self.p, self.generator)
+        order, requested = choose_objects(valid[partner], self.count, self.p, generator)
         if batch < 2:
             requested = torch.zeros_like(requested)  # nobody to copy from
         index = partner[:, None] * slots + order
@@ -149,7 +155,7 @@ class CopyPaste(RandomTransform):
         scale = torch.ones(batch, rounds, device=device)
         if self.scale_range is not None:
             low, high = self.scale_range
-            unit = torch.rand(batch, rounds, generator=self.generator, device=source).to(device)
+            unit = torch.rand(batch, rounds, generator=generator, device=source).to(device)
             scale = low + (high - low) * unit
         if self.placement.policy == "same":  # the paper's default: no masks to look at
             shift_t, placed_t = torch.zeros(batch, rounds, 2, device=device), requested.clone()
@@ -159,9 +165,7 @@ class CopyPaste(RandomTransform):
                 chosen = gather_masks(masks, index)
             else:
                 chosen = _scaled_masks(image, masks, index, scale)
-            shift_t, placed_t = draw_rounds(
-                self.placement, chosen, requested, occupied, self.generator
-            )
+            shift_t, placed_t = draw_rounds(self.placement, chosen, requested, occupied, generator)
         return PlacementParams(
             index=index, shift=shift_t, scale=scale, requested=requested, placed=placed_t,
             image_size=(image.shape[-2], image.shape[-1]), slots=slots,
@@ -227,7 +231,7 @@ def _pasted_points(
     flat_points = points.flatten(0, 1)
     index = params.index.clamp(0, max(flat_points.shape[0] - 1, 0))
     source = flat_points[index]  # (N, J, P, 2)
-    boxes = mask_boxes(masks.flatten(0, 1)[index])
+    boxes = masks_to_boxes(masks.flatten(0, 1)[index])[0]
     centre = (boxes[..., :2] + boxes[..., 2:]) / 2
     return scale_points(source.to(torch.float32), centre, params.scale, params.shift).to(
         points.dtype

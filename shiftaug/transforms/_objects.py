@@ -14,8 +14,9 @@ import torch
 from .._checks import check_choice, check_tensor, describe
 from ..functional import IMAGE_DTYPES
 from ..functional._blend import BLEND_MODES, blend_margin
+from ..functional._boxes import masks_to_boxes
 from ..functional._mask import translate_mask_
-from ..functional._placement import label_map_to_masks, mask_any, mask_boxes, masks_to_label_map
+from ..functional._placement import label_map_to_masks, mask_any, masks_to_label_map
 from ..params._placement import POLICIES, PlacementParams, draw_positions
 from ..params._ranges import ShiftRange
 
@@ -336,7 +337,7 @@ def finish(
     ``top (N, H, W)`` the round of the topmost paste at each pixel (-1 for none); a keypoint is
     hidden when something was pasted above its object at its pixel.
     """
-    boxes = mask_boxes(masks) * valid[..., None]
+    boxes = masks_to_boxes(masks)[0] * valid[..., None]
     visible = None
     if keypoints is not None:
         height, width = masks.shape[-2:]
@@ -445,5 +446,6 @@ def run_placement(
         params = transform.make_params(batch_image, objects.masks, objects.valid)
     else:
         check_params(params, objects)
-    transform.last_params = params
-    return transform._place(batch_image, objects, params)
+    out = transform._place(batch_image, objects, params)
+    transform.last_params = params  # only once the call succeeded
+    return out

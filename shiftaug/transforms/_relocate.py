@@ -8,10 +8,10 @@ import torch
 
 from .._checks import describe
 from ..functional._blend import dilate_mask
+from ..functional._boxes import masks_to_boxes
 from ..functional._placement import (
     mask_any,
     mask_area,
-    mask_boxes,
     occlude_masks,
     paste_objects,
     paste_objects_into,
@@ -158,18 +158,24 @@ class RandomRelocate(RandomTransform):
         self.min_visibility, self.min_area = check_occlusion(min_visibility, min_area)
 
     def make_params(  # type: ignore[override]
-        self, image: torch.Tensor, masks: torch.Tensor, valid: torch.Tensor
+        self,
+        image: torch.Tensor,
+        masks: torch.Tensor,
+        valid: torch.Tensor,
+        *,
+        generator: torch.Generator | None = None,
     ) -> PlacementParams:
         """Pick the objects and draw their moves (``masks (N, K, H, W)``, ``valid (N, K)``)."""
+        generator = generator if generator is not None else self.generator
         batch, slots = valid.shape
-        order, requested = choose_objects(valid, self.count, self.p, self.generator)
+        order, requested = choose_objects(valid, self.count, self.p, generator)
         rows = torch.arange(batch, device=valid.device)
         index = rows[:, None] * slots + order
         chosen = gather_masks(masks, index)  # (N, J, H, W)
         moving = mask_any(chosen & requested[..., None, None], 1)
         # Non-moving objects block; moving objects' old places become free (they are filled).
         occupied = union_of(masks) & ~moving
-        shift_t, placed_t = draw_rounds(self.placement, chosen, requested, occupied, self.generator)
+        shift_t, placed_t = draw_rounds(self.placement, chosen, requested, occupied, generator)
         return PlacementParams(
             index=index, shift=shift_t,
             scale=torch.ones(order.shape, device=valid.device), requested=requested,
@@ -283,7 +289,7 @@ def _inpaint_windows(
     backend still sees one batch; they are cut and put back by flat gathers.
     """
     batch, channels, height, width = images.shape
-    boxes = mask_boxes(holes[:, 0]).long()  # (N, 4) xyxy
+    boxes = masks_to_boxes(holes[:, 0])[0].long()  # (N, 4) xyxy
     frame = torch.tensor([width, height], device=images.device)
     low = (boxes[:, :2] - context).clamp(min=0)
     high = torch.minimum(boxes[:, 2:] + context, frame)

@@ -187,12 +187,11 @@ def test_paste_objects_errors() -> None:
 
 def test_fast_mask_reductions_equal_the_core_ones() -> None:
     from shiftaug.functional import masks_to_boxes
-    from shiftaug.functional._placement import mask_any, mask_area, mask_boxes
+    from shiftaug.functional._placement import mask_any, mask_area
 
     masks = torch.rand(3, 4, 9, 11, generator=torch.Generator().manual_seed(0)) > 0.93
     masks[0, 1] = False
-    assert torch.equal(mask_boxes(masks), masks_to_boxes(masks)[0])
     assert torch.equal(mask_any(masks, (-2, -1)), masks.flatten(2).any(-1))
     assert torch.equal(mask_area(masks), masks.flatten(2).sum(-1).int())
-    strided = masks.transpose(-1, -2)
-    assert torch.equal(mask_boxes(strided), masks_to_boxes(strided)[0])
+    strided = masks.transpose(-1, -2)  # the uint8 reductions must respect strides
+    assert torch.equal(masks_to_boxes(strided)[0], masks_to_boxes(strided.contiguous())[0])

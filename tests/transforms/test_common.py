@@ -21,10 +21,25 @@ def _images() -> torch.Tensor:
     return torch.rand(4, 3, 16, 16, generator=torch.Generator().manual_seed(0))
 
 
+def _masks() -> torch.Tensor:
+    masks = torch.zeros(4, 2, 16, 16, dtype=torch.bool)
+    masks[:, 0, 2:6, 2:6] = True
+    masks[:, 1, 9:14, 8:12] = True
+    return masks
+
+
 FACTORIES: dict[str, Callable[[], tuple[RandomTransform, tuple[object, ...]]]] = {
     "RandomTranslate": lambda: (
         shiftaug.RandomTranslate(shift_px=3, generator=torch.Generator().manual_seed(1)),
         (_images(),),
+    ),
+    "RandomRelocate": lambda: (
+        shiftaug.RandomRelocate("mean", shift_px=3, generator=torch.Generator().manual_seed(1)),
+        (_images(), _masks()),
+    ),
+    "CopyPaste": lambda: (
+        shiftaug.CopyPaste(num_objects=1, generator=torch.Generator().manual_seed(1)),
+        (_images(), _masks()),
     ),
 }
 
@@ -67,3 +82,23 @@ def test_never_modifies_its_inputs(name: str) -> None:
     for old, new in zip(before, inputs, strict=True):
         if isinstance(old, torch.Tensor):
             assert torch.equal(old, new)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", sorted(FACTORIES))
+def test_make_params_takes_a_per_call_generator(name: str) -> None:
+    transform, inputs = FACTORIES[name]()
+    transform(*inputs)
+    state = transform.generator.get_state()
+    first = _first_tensor(transform(*inputs, params=_draw(transform, inputs, seed=5)))
+    again = _first_tensor(transform(*inputs, params=_draw(transform, inputs, seed=5)))
+    assert torch.equal(first, again)
+    assert torch.equal(transform.generator.get_state(), state)  # module state untouched
+
+
+def _draw(transform: RandomTransform, inputs: tuple[object, ...], seed: int) -> object:
+    generator = torch.Generator().manual_seed(seed)
+    if len(inputs) == 1:
+        return transform.make_params(inputs[0], generator=generator)
+    image, masks = inputs
+    valid = torch.ones(masks.shape[:2], dtype=torch.bool)  # type: ignore[union-attr]
+    return transform.make_params(image, masks, valid, generator=generator)  # type: ignore[call-arg]
