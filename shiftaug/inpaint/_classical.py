@@ -34,9 +34,10 @@ def _cv2() -> Any:
 class OpenCVInpainter:
     """``cv2.inpaint`` applied to each image of a batch on the CPU, results moved back.
 
-    uint8 images with 1 or 3 channels go to OpenCV as they are; other images are filled one
-    channel at a time in float32 (OpenCV's only float format), which for uint8 RGB gives
-    exactly the same result as the 3-channel call.
+    uint8 images with 1 or 3 channels go to OpenCV as they are. Other images are filled one
+    channel at a time in float32, with each channel's known values mapped linearly onto
+    ``[0, 255]`` (the range the algorithms are tuned for) and back: OpenCV's Telea fill is wrong
+    for float values in ``[0, 1]`` (OpenCV 5.0 returns values far outside the known range).
 
     Args:
         method: ``"telea"`` (``cv2.INPAINT_TELEA``, Telea 2004) or ``"navier_stokes"``
@@ -80,15 +81,30 @@ class OpenCVInpainter:
                 filled[index] = result.reshape(filled[index].shape)
             else:
                 for channel in range(pixels.shape[-1]):
-                    plane = np.ascontiguousarray(pixels[index, ..., channel])
-                    filled[index, ..., channel] = cv2.inpaint(
-                        plane, masks[index], self.radius, flag
+                    filled[index, ..., channel] = _inpaint_plane(
+                        cv2, pixels[index, ..., channel], masks[index], self.radius, flag
                     )
         result = torch.from_numpy(filled).permute(0, 3, 1, 2).to(images.device)
         return composite(images, holes, result)
 
     def __repr__(self) -> str:
         return f"OpenCVInpainter(method={self.method!r}, radius={self.radius})"
+
+
+def _inpaint_plane(
+    cv2: Any, plane: np.ndarray, mask: np.ndarray, radius: float, flag: int
+) -> np.ndarray:
+    """Fill one float plane through OpenCV's float32 path, rescaled (see :class:`OpenCVInpainter`)."""
+    known = plane[mask == 0]
+    if known.size == 0:
+        return plane
+    low, high = float(known.min()), float(known.max())
+    if high <= low:
+        return np.full_like(plane, low)
+    scale = 255.0 / (high - low)
+    scaled = ((plane.astype(np.float64) - low) * scale).astype(np.float32)
+    result = cv2.inpaint(scaled, mask, radius, flag)
+    return (low + result.astype(np.float64) / scale).astype(plane.dtype)
 
 
 @register_inpainter("telea")
