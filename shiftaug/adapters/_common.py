@@ -78,10 +78,7 @@ __all__ = [
 # Frameworks that look transforms up by name when loading a saved pipeline, and the shiftaug
 # modules whose import registers our transforms there. Add new adapter modules here.
 REGISTERING_MODULES: dict[str, tuple[str, ...]] = {
-    "albumentations": (
-        "shiftaug.adapters.albumentations",
-        "shiftaug.adapters.placement_albumentations",
-    ),
+    "albumentations": ("shiftaug.adapters.albumentations",),
 }
 
 

@@ -240,3 +240,8 @@ def _to_tensor(image: np.ndarray, channels_last: bool) -> torch.Tensor:
 def _from_tensor(tensor: torch.Tensor, like: np.ndarray) -> np.ndarray:
     moved = tensor.movedim(-3, -1) if like.ndim == tensor.ndim else tensor.squeeze(-3)
     return np.ascontiguousarray(moved.numpy())
+
+
+# The placement adapters register under their serialized names too (``A.load`` finds them after
+# ``import shiftaug``). Imported last: they subclass ShiftaugDualTransform defined above.
+from . import placement_albumentations as _placement  # noqa: E402, F401

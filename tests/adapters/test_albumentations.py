@@ -192,10 +192,32 @@ def test_import_shiftaug_is_all_a_user_needs_before_load(tmp_path: Path) -> None
         "print(type(pipeline.transforms[1]).__module__)\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=False
-    )
+        [sys.executable, "-W", "error", "-c", script],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "shiftaug.adapters.albumentations"
+
+
+@pytest.mark.parametrize(
+    "first",
+    ["import shiftaug.adapters.albumentations", "import albumentations; import shiftaug",
+     "import shiftaug.adapters.placement_albumentations"],
+)  # fmt: skip
+def test_every_shiftaug_transform_registers_in_any_import_order(first: str) -> None:
+    script = (
+        f"{first}\n"
+        "import albumentations\n"
+        "from albumentations.core.serialization import SERIALIZABLE_REGISTRY as registry\n"
+        "names = ('shiftaug.RandomTranslate', 'shiftaug.RandomRelocate', 'shiftaug.CopyPaste')\n"
+        "print(all(name in registry for name in names))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", script],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr  # -W error: a failed registration warns
+    assert result.stdout.strip() == "True"
 
 
 @pytest.mark.parametrize(
