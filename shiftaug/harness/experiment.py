@@ -117,8 +117,19 @@ def _prepare_out(out: Path, cfg: ExperimentConfig) -> None:
     atomic_write(path, lambda f: f.write(text.encode()))
 
 
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _environment(d: _Dist) -> dict[str, Any]:
-    name = torch.cuda.get_device_name(d.device) if d.device.type == "cuda" else platform.processor()
+    name = torch.cuda.get_device_name(d.device) if d.device.type == "cuda" else _cpu_name()
     return {
         "shiftaug": __version__,
         "torch": torch.__version__,

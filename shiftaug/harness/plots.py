@@ -40,28 +40,76 @@ def _save(fig: Any, path: Path) -> None:
     atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=110, bbox_inches="tight"))
 
 
-def _displacement(runs: list[dict[str, Any]], plt: Any) -> Any:
-    groups = _grouped(runs, "displacement")
+def _arm_colours(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One colour per arm, the same in every panel and plot."""
+    import matplotlib
+
+    arms = list(dict.fromkeys(r["arm"] for r in runs))
+    cycle = matplotlib.colormaps["tab10"]
+    return {arm: cycle(i % 10) for i, arm in enumerate(arms)}
+
+
+def _per_model_lines(
+    runs: list[dict[str, Any]],
+    plt: Any,
+    curve: str,
+    draw: Callable[[Any, list[dict[str, Any]], Any, str], None],
+) -> Any:
+    """One panel per model, one line per arm, one legend for all."""
+    groups = _grouped(runs, curve)
     models = list(dict.fromkeys(m for m, _ in groups))
     if not models:
         return None
+    colours = _arm_colours(runs)
     fig, axes = plt.subplots(
-        1, len(models), figsize=(3.2 * len(models), 3), sharey=True, squeeze=False
+        1, len(models), figsize=(2.8 * len(models), 2.8), sharey=True, squeeze=False
     )
     for ax, model in zip(axes[0], models, strict=True):
         for (m, arm), curves in groups.items():
             if m == model:
-                ax.plot(
-                    curves[0]["distance"][: len(_mean([c["accuracy"] for c in curves]))],
-                    100 * _mean([c["accuracy"] for c in curves]),
-                    marker=".",
-                    label=arm,
-                )
-        ax.set_title(model)
-        ax.set_xlabel("distance from training positions (px)")
+                draw(ax, curves, colours[arm], arm)
+        ax.set_title(model, fontsize=9)
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("accuracy (%)")
-    axes[0][-1].legend(fontsize=8)
+    handles = [plt.Line2D([], [], color=c, marker=".", label=a) for a, c in colours.items()]
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        ncol=len(handles),
+        fontsize=8,
+        bbox_to_anchor=(0.5, 1.0),
+        frameon=False,
+    )
+    return fig, axes[0]
+
+
+def _displacement(runs: list[dict[str, Any]], plt: Any) -> Any:
+    def draw(ax: Any, curves: list[dict[str, Any]], colour: Any, arm: str) -> None:
+        acc = 100 * _mean([c["accuracy"] for c in curves])
+        ax.plot(curves[0]["distance"][: len(acc)], acc, marker=".", color=colour, label=arm)
+
+    made = _per_model_lines(runs, plt, "displacement", draw)
+    if made is None:
+        return None
+    fig, axes = made
+    axes[0].set_ylabel("accuracy (%)")
+    for ax in axes:
+        ax.set_xlabel("distance from training positions (px)", fontsize=7)
+    return fig
+
+
+def _layers(runs: list[dict[str, Any]], plt: Any) -> Any:
+    def draw(ax: Any, curves: list[dict[str, Any]], colour: Any, arm: str) -> None:
+        names = list(curves[0])
+        values = [np.mean([c.get(n, np.nan) for c in curves]) for n in names]
+        ax.plot(range(len(names)), values, marker=".", color=colour, label=arm)
+        ax.set_xticks(range(len(names)), names, rotation=60, fontsize=6)
+        ax.axhline(0, color="grey", linewidth=0.5)
+
+    made = _per_model_lines(runs, plt, "layers", draw)
+    if made is None:
+        return None
+    fig, axes = made
+    axes[0].set_ylabel("invariance index")
     return fig
 
 
@@ -136,26 +184,6 @@ def _consistency(runs: list[dict[str, Any]], plt: Any) -> Any:
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("consistency (%)")
         ax.invert_yaxis()
-    return fig
-
-
-def _layers(runs: list[dict[str, Any]], plt: Any) -> Any:
-    groups = _grouped(runs, "layers")
-    if not groups:
-        return None
-    fig, ax = plt.subplots(figsize=(6, 3.2))
-    for (model, arm), curves in groups.items():
-        names = list(curves[0])
-        ax.plot(
-            range(len(names)),
-            [np.mean([c.get(n, np.nan) for c in curves]) for n in names],
-            marker=".",
-            label=f"{model} / {arm}",
-        )
-    ax.set_xlabel("layer (input → output)")
-    ax.set_ylabel("invariance index")
-    ax.axhline(0, color="grey", linewidth=0.5)
-    ax.legend(fontsize=6, ncol=2)
     return fig
 
 

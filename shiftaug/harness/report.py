@@ -12,35 +12,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .references import metric as _metric
+from .references import reference_rows
+from .references import spec_of as _spec
 from .store import ResultsError, atomic_write, read_json
 
-__all__ = ["REFERENCES", "load_results", "summarize", "write_report"]
-
-# (source, setting, published number) -- cited next to ours; see DESIGN.md "Science".
-REFERENCES = {
-    "zhang": ("Zhang 2019", "ResNet-18, ImageNet, consistency: max-pool 85.1% -> BlurPool 88.4%"),
-    "aps": (
-        "Chaman & Dokmanic 2021; Rojas-Gomez 2024",
-        "APS / polyphase CNNs and ViTs: circular consistency exactly 100%, even untrained",
-    ),
-    "azulay": (
-        "Azulay & Weiss 2019",
-        "ImageNet CNNs: ~30% of images change top-1 under a 1-pixel shift",
-    ),
-    "engstrom": (
-        "Engstrom 2019",
-        "ResNet-18, ImageNet: natural 71.3%, worst-of-10 shifts 39.9% (standard) vs 54.6% (augmented)",
-    ),
-    "shifman": (
-        "Shifman & Weiss 2024",
-        "circular-invariant models still change on ~11% of realistic 1-pixel shifts",
-    ),
-    "ding": ("Ding 2023", "Twins ViT: 80.57% -> 62.40% accuracy under small shifts"),
-    "biscione": (
-        "Biscione & Bowers 2021; Blything 2021",
-        "CNNs trained at one location fail at unseen locations unless trained with translation",
-    ),
-}
+__all__ = ["load_results", "summarize", "write_report"]
 
 
 def load_results(out: str | Path) -> dict[str, Any]:
@@ -136,19 +113,8 @@ def _main_table(table: dict[tuple[str, str], dict[str, Any]], k: int) -> list[st
     return lines
 
 
-def _spec(runs: list[dict[str, Any]], model: str) -> dict[str, Any]:
-    return next((r.get("model_spec") or {} for r in runs if r["model"] == model), {})
-
-
 def _verdict(ok: bool) -> str:
     return "✅" if ok else "❌"
-
-
-def _metric(
-    table: dict[tuple[str, str], dict[str, Any]], model: str, arm: str, key: str
-) -> float | None:
-    cell = table.get((model, arm), {}).get(key)
-    return None if cell is None else cell[0]
 
 
 def _checks(runs: list[dict[str, Any]], table: dict[tuple[str, str], dict[str, Any]]) -> list[str]:
@@ -297,13 +263,11 @@ def write_report(out: str | Path) -> Path:
     if blur:
         lines += ["## Anti-aliasing (BlurPool) next to Zhang 2019", "", *blur, ""]
     lines += [
-        "## Published reference numbers",
+        "## Published numbers next to ours",
         "",
-        "Other data and models; for orientation, not a one-to-one comparison.",
+        "Published results use other data and larger models: compare directions, not values.",
         "",
-        "| source | setting and published number |",
-        "|---|---|",
-        *(f"| {src} | {text} |" for src, text in REFERENCES.values()),
+        *reference_rows(runs, table),
         "",
     ]
     lines += ["## Plots", "", *(f"![{name}](plots/{name}.png)" for name in plots), ""]

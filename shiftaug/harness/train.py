@@ -129,9 +129,8 @@ def train(
             disable=not progress or rank != 0,
         )
         for step in bar:
-            index = order[step * cfg.batch_size : (step + 1) * cfg.batch_size][rank::world].to(
-                device
-            )
+            batch = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+            index = batch[rank::world].to(device)  # this process's share of the global batch
             x, y = images[index], labels[index]
             m = masks[index] if masks is not None and arm is not None and arm.needs_masks else None
             _sync(device)
@@ -149,8 +148,9 @@ def train(
             _sync(device)
             state.aug_time_s += t1 - t0
             state.step_time_s += time.perf_counter() - t0
-            total += loss.item()
-            bar.set_postfix(loss=f"{loss.item():.3f}")
+            value = loss.item()
+            total += value
+            bar.set_postfix(loss=f"{value:.3f}")
         if not math.isfinite(total):
             raise FloatingPointError(f"training diverged in epoch {epoch + 1} (loss {total}).")
         state.epoch, state.steps = epoch + 1, state.steps + steps_per_epoch

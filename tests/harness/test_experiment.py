@@ -69,6 +69,7 @@ def test_smoke_writes_results_report_and_plots(smoke: Path) -> None:
     assert (smoke / "config.yaml").exists()
     report = (smoke / "report.md").read_text()
     assert "Zhang 2019" in report and "| cnn_flat | translate |" in report
+    assert "cnn_aps: circular consistency 100.0% trained, 100.0% untrained" in report
     assert {p.name for p in (smoke / "plots").iterdir()} == {
         "displacement.png",
         "heatmaps.png",
@@ -273,3 +274,23 @@ def test_two_process_ddp_on_cpu(reference: tuple[Path, Path], tmp_path: Path) ->
     assert 0.1 < data["runs"][0]["metrics"]["accuracy"] <= 1
     assert result.stdout.count("results:") == 1  # only rank 0 reports
     assert not list(out.rglob("*.tmp"))
+
+
+def test_imagefolder_experiment_without_positions(tmp_path: Path) -> None:
+    from tests.harness.test_data import _write_folder
+
+    _write_folder(tmp_path / "data", per_class=8)
+    out = tmp_path / "out"
+    args = ["experiment", "--out", str(out), "--no-progress", "--preset", "smoke",
+            "--data-root", str(tmp_path / "data"), "--models", "cnn", "--arms", "crop,translate",
+            "--set", "data.dataset=imagefolder", "--set", "data.canvas=16",
+            "--set", "train.batch_size=8", "--set", "train.epochs=1"]  # fmt: skip
+    assert main(args) == 0
+    runs = _results(out)["runs"]
+    assert [r["arm"] for r in runs] == ["crop", "translate"]
+    for run in runs:
+        m = run["metrics"]
+        assert m["position_gap"] is None and m["seen_accuracy"] is None
+        assert 0 <= m["accuracy"] <= 1 and 0 <= m["consistency_crop"] <= 1
+        assert len(run["curves"]["displacement"]["accuracy"]) == 2 * 4 + 1
+    assert "| cnn | crop |" in (out / "report.md").read_text()
