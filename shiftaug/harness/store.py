@@ -50,10 +50,17 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], object]) -> None
             write(file)
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path: str | Path, data: Any) -> None:
