@@ -153,3 +153,14 @@ def test_batch_size_errors(task: Task, batch_size: int, world: int, match: str) 
         train(
             model, task, None, cfg, seed=0, device=torch.device("cpu"), world=world, progress=False
         )
+
+
+def test_training_runs_on_every_device(task: Task, device: str) -> None:
+    torch.manual_seed(0)
+    model = build_model("cnn", in_channels=1, num_classes=10, image_size=task.image_size)
+    model.to(device)
+    g = torch.Generator(device)
+    arm = make_arm("translate", ArmConfig(), task, generator=g)
+    state = train(model, task, arm, TrainConfig(epochs=1, batch_size=16), seed=0,
+                  device=torch.device(device), generator=g, progress=False)  # fmt: skip
+    assert state.epoch == 1 and next(model.parameters()).device.type == torch.device(device).type

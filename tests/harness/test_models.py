@@ -162,3 +162,15 @@ def test_spec_errors() -> None:
         CNN(1, 2, (8, 8), residual=True, padding="full")
     with pytest.raises(ValueError, match=r"`name` must be a timm model name"):
         build_model({"kind": "timm"}, in_channels=1, num_classes=2, image_size=(8, 8))
+
+
+def test_vit_without_positions_is_invariant_to_whole_patch_rolls() -> None:
+    """No position embedding + mean pooling: rolling by whole patches only permutes tokens."""
+    torch.manual_seed(0)
+    spec = {"base": "vit", "pos_embed": "none", "class_token": False, "global_pool": "avg"}
+    net = build_model(spec, in_channels=1, num_classes=10, image_size=(32, 32)).eval()
+    x = torch.rand(4, 1, 32, 32)
+    with torch.no_grad():
+        base = net(x)
+        torch.testing.assert_close(net(torch.roll(x, (8, -16), dims=(-2, -1))), base)
+        assert (net(torch.roll(x, 1, dims=-1)) - base).abs().max() > 1e-4  # not sub-patch
