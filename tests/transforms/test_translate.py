@@ -232,7 +232,9 @@ def test_targets_with_extra_dims_follow_their_sample() -> None:
 
 def test_batched_call_rejects_unbatched_boxes() -> None:
     t = RandomTranslate(shift_px=3)
-    with pytest.raises(ValueError, match=r"`boxes` must have shape \(N, \.\.\., M, 4\) for a batch"):
+    with pytest.raises(
+        ValueError, match=r"`boxes` must have shape \(N, \.\.\., M, 4\) for a batch"
+    ):
         t(torch.rand(2, 1, 8, 8), boxes=torch.zeros(5, 4))
     with pytest.raises(TypeError, match="`keypoints` must be a torch.Tensor"):
         t(torch.rand(2, 1, 8, 8), keypoints=[[1.0, 2.0]])
