@@ -284,6 +284,9 @@ class _Windows:
     keep: torch.Tensor  # (B, 1, out_h * out_w) 0/1 in the same-size integer dtype
     rows: torch.Tensor  # (B, out_h) source row of every output row (unclamped)
     cols: torch.Tensor  # (B, out_w) source column of every output column (unclamped)
+    # Host copies of the first source row/column of the first and last sample, when the
+    # coordinates live on the CPU (None on accelerators and under compilation).
+    corners: tuple[int, int, int, int] | None
 
 
 def _plan_windows(x: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> _Windows:
@@ -293,20 +296,26 @@ def _plan_windows(x: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> _W
     elements starting at ``row_start(i - dy) - dx``: a row of an overlapping strided view, so the
     whole shift is one ``index_select`` of contiguous runs (memcpy speed) followed by an
     in-place mask. Windows that would run past either end of the buffer can only occur in the
-    first and last plane; :func:`_fix_edges` redoes those two planes exactly.
+    first and last plane; :func:`_fix_edge` redoes those two planes exactly.
     """
     batch, channels, height, width = x.shape
     out_w = cols.shape[1]
     flat = x.reshape(-1)
     total = flat.numel()
     src_rows = rows.clamp(0, height - 1)
-    row_start = torch.addcmul(cols[:, :1], src_rows, torch.tensor(width, device=x.device))
+    row_start = torch.add(cols[:, :1], src_rows, alpha=width)
     plane = torch.arange(0, total, height * width, device=x.device).view(batch, channels, 1)
     start = (plane + row_start[:, None, :]).clamp_(0, total - out_w)
     bits = _BITS[x.element_size()]
     keep_rows = (rows == src_rows).to(bits)
-    keep_cols = ((cols >= 0) & (cols < width)).to(bits)
-    keep = (keep_rows[:, :, None] * keep_cols[:, None, :]).view(batch, 1, -1)
+    keep_cols = (cols == cols.clamp(0, width - 1)).to(bits)
+    keep = torch.mul(keep_rows[:, :, None], keep_cols[:, None, :]).view(batch, 1, -1)
+    corners = None
+    if x.device.type == "cpu" and not torch.compiler.is_compiling():
+        ends = [0, batch - 1]
+        first_row, last_row = rows[ends, 0].tolist()
+        first_col, last_col = cols[ends, 0].tolist()
+        corners = (first_row, first_col, last_row, last_col)
     return _Windows(
         x=x,
         windows=flat.as_strided((total - out_w + 1, out_w), (1, 1)),
@@ -314,6 +323,7 @@ def _plan_windows(x: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> _W
         keep=keep,
         rows=rows,
         cols=cols,
+        corners=corners,
     )
 
 
@@ -346,9 +356,9 @@ def _fix_edge(plan: _Windows, out: torch.Tensor, index: int, channel: int) -> No
     """Recompute the valid part of one edge plane of ``out`` (output sample ``index``)."""
     sample = index if index == 0 else plan.x.shape[0] - 1
     height, width = plan.x.shape[-2:]
-    if out.device.type == "cpu" and not torch.compiler.is_compiling():
-        # The shift is on the host: plain slicing of the one rectangle that is valid.
-        first_row, first_col = int(plan.rows[sample, 0]), int(plan.cols[sample, 0])
+    if plan.corners is not None:
+        # The coordinates are on the host: plain slicing of the one rectangle that is valid.
+        first_row, first_col = plan.corners[:2] if index == 0 else plan.corners[2:]
         if first_col >= 0 and first_col + out.shape[-1] <= width:
             return  # the windows of this plane stay inside the row: nothing to fix
         dst_r, src_r = _overlap(first_row, out.shape[-2], height)

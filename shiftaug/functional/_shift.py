@@ -53,6 +53,8 @@ def broadcast_shift(
     shift: torch.Tensor, batch: torch.Size, name: str = "shift", target: str = "image"
 ) -> torch.Size:
     """The broadcast of ``shift.shape[:-1]`` and ``batch`` (NumPy rules), or a clear error."""
+    if shift.shape[:-1] == batch:
+        return batch  # the common case, without torch.broadcast_shapes' overhead
     try:
         return torch.broadcast_shapes(tuple(shift.shape[:-1]), tuple(batch))
     except RuntimeError:

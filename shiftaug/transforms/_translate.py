@@ -187,7 +187,7 @@ class RandomTranslate(RandomTransform):
     ) -> torch.Tensor | TranslateOutput:
         shift = shift.to(image.device)
         if self.interpolation == "nearest" and shift.is_floating_point():
-            shift = torch.round(shift)
+            shift = torch.round(shift).to(torch.int64)  # every target moves by whole pixels
         canvas = (image.shape[-2], image.shape[-1])
         image_shift = shift.reshape(*shape, 2)
         # Shifts drawn by our sampler are finite: skip the NaN check (a device sync on GPUs).
