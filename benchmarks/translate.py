@@ -56,7 +56,9 @@ class Method:
     build: Callable[[Case], Callable[[], Any]]
 
 
-def _shiftaug_kernel(interpolation: str, padding_mode: str = "zeros") -> Callable[[Case], Any]:
+def _shiftaug_kernel(
+    interpolation: str, padding_mode: str = "zeros", into_buffer: bool = False
+) -> Callable[[Case], Any]:
     def build(case: Case) -> Callable[[], Any]:
         g = torch.Generator(device=case.x.device).manual_seed(SEED)
         shift = (
@@ -64,8 +66,9 @@ def _shiftaug_kernel(interpolation: str, padding_mode: str = "zeros") -> Callabl
         ) * case.pad
         if interpolation == "nearest":
             shift = shift.round()
+        buffer = torch.empty_like(case.x) if into_buffer else None
         return lambda: translate_image(
-            case.x, shift, padding_mode=padding_mode, interpolation=interpolation
+            case.x, shift, padding_mode=padding_mode, interpolation=interpolation, out=buffer
         )
 
     return build
@@ -164,6 +167,7 @@ METHODS = (
     Method("shiftaug_nearest", "shiftaug RandomTranslate, nearest", "ours", _shiftaug_module("nearest")),
     Method("shiftaug_nearest_kernel", "shiftaug translate_image, nearest", "ours", _shiftaug_kernel("nearest")),
     Method("shiftaug_nearest_replicate", "shiftaug translate_image, nearest replicate", "ours", _shiftaug_kernel("nearest", "replicate")),
+    Method("shiftaug_nearest_out", "shiftaug translate_image, nearest, out= a reused buffer", "ours", _shiftaug_kernel("nearest", into_buffer=True)),
     Method("shiftaug_bilinear", "shiftaug RandomTranslate, bilinear sub-pixel", "ours", _shiftaug_module("bilinear")),
     Method("shiftaug_bilinear_kernel", "shiftaug translate_image, bilinear sub-pixel", "ours", _shiftaug_kernel("bilinear")),
     Method("kornia_affine", "kornia RandomAffine(translate), bilinear", "peer", _float_peer(_kornia("affine"))),
@@ -191,9 +195,14 @@ class Target:
 
 
 PER_SAMPLE_PEERS = tuple(m.key for m in METHODS if m.kind == "peer")
+# The same peers, counting albumentations with the conversion back to an (N, C, H, W) tensor:
+# what a training loop that feeds a model actually pays.
+TENSOR_PEERS = tuple(key for key in PER_SAMPLE_PEERS if key != "album_affine")
 TARGETS = (
     Target("nearest f32 vs fastest per-sample peer", SHAPES[0], "float32", "shiftaug_nearest", PER_SAMPLE_PEERS, 3.0),
     Target("nearest f32 vs fastest per-sample peer", SHAPES[1], "float32", "shiftaug_nearest", PER_SAMPLE_PEERS, 1.5),
+    Target("nearest f32 vs fastest peer giving a batch tensor", SHAPES[0], "float32", "shiftaug_nearest", TENSOR_PEERS, 3.0),
+    Target("nearest f32 vs fastest peer giving a batch tensor", SHAPES[1], "float32", "shiftaug_nearest", TENSOR_PEERS, 1.5),
     Target("nearest f32 within 2x of x.clone()", SHAPES[1], "float32", "shiftaug_nearest", "clone", 0.5),
     Target("nearest uint8 vs albumentations Affine", SHAPES[0], "uint8", "shiftaug_nearest", "album_affine", 2.0),
     Target("nearest uint8 vs albumentations Affine", SHAPES[1], "uint8", "shiftaug_nearest", "album_affine", 2.0),

