@@ -261,7 +261,5 @@ def feature_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
         return [*stages, ("head.0", model.head[0])]
     blocks, embed = getattr(model, "blocks", None), getattr(model, "patch_embed", None)
     if isinstance(blocks, nn.Sequential) and isinstance(embed, nn.Module):
-        return [("patch_embed", embed)] + [
-            (f"blocks.{i}", m) for i, m in enumerate(blocks)
-        ]
+        return [("patch_embed", embed)] + [(f"blocks.{i}", m) for i, m in enumerate(blocks)]
     return list(model.named_children())
