@@ -19,6 +19,7 @@ from ._blend import blend_images
 from ._boxes import masks_to_boxes
 from ._image import IMAGE_DTYPES, translate_image_
 from ._mask import translate_mask_
+from ._pixel_paste import paste_pixels
 
 __all__ = [
     "label_map_to_masks",
@@ -157,7 +158,7 @@ def paste_objects(
     objects = source_masks.shape[1]
     flat_masks = source_masks.flatten(0, 1)
     if blend == "hard" and scale is None:
-        return _paste_pixels(image, source, flat_masks, index, shift, placed, objects, copy=True)
+        return _paste_pixels(image, source, source_masks, index, shift, placed, copy=True)
     out = image
     pasted = image.new_zeros((batch, rounds, *image.shape[-2:]), dtype=torch.bool)
     for j in range(rounds):
@@ -191,66 +192,39 @@ def paste_objects_into(
     if not hard:
         return paste_objects(image, source, source_masks, index, shift, placed, **options)
     _check_paste_inputs(image, source, source_masks, index, shift, placed, None)
-    flat = source_masks.flatten(0, 1)
-    return _paste_pixels(
-        image, source, flat, index, shift, placed, source_masks.shape[1], copy=False
-    )
+    return _paste_pixels(image, source, source_masks, index, shift, placed, copy=False)
 
 
 def _paste_pixels(
     image: torch.Tensor,
     source: torch.Tensor,
-    flat_masks: torch.Tensor,
+    source_masks: torch.Tensor,
     index: torch.Tensor,
     shift: torch.Tensor,
     placed: torch.Tensor,
-    objects: int,
     *,
     copy: bool,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Hard, unscaled pastes that touch only the objects' pixels (into ``image`` itself when
-    ``copy`` is False and it is contiguous).
-
-    The same result as moving whole frames with ``translate_image`` and selecting with the
-    moved mask, but the work per round is proportional to the pasted objects' box areas instead
-    of ``N * C * H * W``: the pixels of each object's box are enumerated, kept where its mask
-    is set, and copied with one ``index_select`` / ``index_copy_`` on the flat images. Sizes
-    are data-dependent, so each round synchronises with the host once.
-    """
+    ``copy`` is False and it is contiguous), by :func:`paste_pixels`; the work follows the
+    pasted objects' areas instead of ``N * C * H * W``."""
     batch, rounds = index.shape
-    channels, height, width = image.shape[-3:]
-    plane = height * width
-    out = image  # flat indices below assume NCHW
+    height, width = image.shape[-2:]
+    out = image  # flat indices assume NCHW
     if copy or not image.is_contiguous():
         out = image.clone(memory_format=torch.contiguous_format)
     pasted = torch.zeros(batch, rounds, height, width, dtype=torch.bool, device=image.device)
-    if batch * rounds == 0 or flat_masks.shape[0] == 0 or out.numel() == 0:
+    if batch * rounds == 0 or source_masks.shape[0] * source_masks.shape[1] == 0:
         return out, pasted
-    which = index.clamp(0, flat_masks.shape[0] - 1)
-    boxes = (
-        masks_to_boxes(flat_masks.index_select(0, which.flatten()))[0].long().view(batch, rounds, 4)
-    )
-    moves = (shift.round() if shift.is_floating_point() else shift).long()
-    channel_step = torch.arange(channels, device=image.device) * plane
-    flat_out, flat_source, flat_mask = out.view(-1), source.reshape(-1), flat_masks.reshape(-1)
-    samples = torch.arange(batch, device=image.device)
-    for j in range(rounds):
-        x0, y0, x1, y1 = boxes[:, j].unbind(-1)
-        box_width = (x1 - x0).clamp(min=1)
-        count = (x1 - x0) * (y1 - y0) * placed[:, j]
-        entry = torch.repeat_interleave(samples, count)  # image of each enumerated pixel
-        local = torch.arange(entry.numel(), device=image.device) - (count.cumsum(0) - count)[entry]
-        src_row = y0[entry] + torch.div(local, box_width[entry], rounding_mode="floor")
-        src_col = x0[entry] + local.remainder(box_width[entry])
-        row, col = src_row + moves[entry, j, 1], src_col + moves[entry, j, 0]
-        keep = flat_mask.take(which[entry, j] * plane + src_row * width + src_col)
-        keep &= (row >= 0) & (row < height) & (col >= 0) & (col < width)
-        entry, row, col, src_row, src_col = (v[keep] for v in (entry, row, col, src_row, src_col))
-        picture = torch.div(which[entry, j], objects, rounding_mode="floor")
-        src = (picture * (channels * plane) + src_row * width + src_col)[:, None] + channel_step
-        dst = (entry * (channels * plane) + row * width + col)[:, None] + channel_step
-        flat_out.index_copy_(0, dst.flatten(), flat_source.index_select(0, src.flatten()))
-        pasted.view(-1).index_fill_(0, (entry * rounds + j) * plane + row * width + col, True)
+    boxes = torch.zeros(*source_masks.shape[:2], 4, device=image.device)
+    rows = index.flatten().clamp(0, source_masks.shape[0] * source_masks.shape[1] - 1)
+    flat_masks = source_masks.flatten(0, 1)
+    boxes.view(-1, 4)[rows] = masks_to_boxes(flat_masks.index_select(0, rows))[0]
+    got = paste_pixels(out, source, source_masks, boxes, index, shift, placed)
+    plane = height * width
+    for pixel, entry in ((got.pixel, got.entry), (got.covered_pixel, got.covered_entry)):
+        image_of = torch.div(entry, rounds, rounding_mode="floor")
+        pasted.view(-1).index_fill_(0, pixel + (entry - image_of) * plane, True)
     return out, pasted
 
 

@@ -34,20 +34,55 @@ def _pad_even(x: torch.Tensor, mode: str = "constant") -> torch.Tensor:
 
 
 def _halve(x: torch.Tensor, mode: str = "constant") -> torch.Tensor:
-    """2x2 average (1x2 or 2x1 along an axis of length 1); odd sizes are padded first."""
+    """2x2 average (1x2 or 2x1 along an axis of length 1); odd sizes are padded first.
+
+    Sums of strided views: several times faster than ``avg_pool2d`` on a CPU."""
     x = _pad_even(x, mode)
-    kernel = (2 if x.shape[-2] > 1 else 1, 2 if x.shape[-1] > 1 else 1)
-    return F.avg_pool2d(x, kernel)
+    scale = 1.0
+    if x.shape[-2] > 1:
+        x, scale = x[..., 0::2, :] + x[..., 1::2, :], scale * 0.5
+    if x.shape[-1] > 1:
+        x, scale = x[..., 0::2] + x[..., 1::2], scale * 0.5
+    return x * scale if scale != 1.0 else x.clone()
 
 
 def _upsample(coarse: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Bilinear 2x upsampling of ``coarse`` to the finer level's ``size``."""
-    scaled = (
-        coarse.shape[-2] * (2 if size[0] > 1 else 1),
-        coarse.shape[-1] * (2 if size[1] > 1 else 1),
-    )
-    fine = F.interpolate(coarse, size=scaled, mode="bilinear", align_corners=False)
+    """Bilinear 2x upsampling of ``coarse`` to the finer level's ``size`` (``align_corners``
+    False, edges clamped: ``F.interpolate``'s sampling), one axis at a time with quarter/three
+    quarter weights written into strided views: several times faster than ``F.interpolate``
+    on a CPU."""
+    fine = coarse
+    if size[1] > 1:
+        fine = _double(fine, -1)
+    if size[0] > 1:
+        fine = _double(fine, -2)
     return fine[..., : size[0], : size[1]]
+
+
+def _double(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """Linear 2x upsampling along ``dim`` (-1 or -2): output ``2i`` is ``3/4 x[i] + 1/4 x[i-1]``,
+    ``2i + 1`` is ``3/4 x[i] + 1/4 x[i+1]``, the outermost samples copy the edge."""
+    length = x.shape[dim]
+    shape = list(x.shape)
+    shape[dim] = 2 * length
+    out = x.new_empty(shape)
+    even, odd = out.unflatten(dim, (length, 2)).unbind(dim)  # strided views of ``out``
+    three = x * 0.75
+    torch.add(
+        three.narrow(dim, 1, length - 1),
+        x.narrow(dim, 0, length - 1),
+        alpha=0.25,
+        out=even.narrow(dim, 1, length - 1),
+    )
+    torch.add(
+        three.narrow(dim, 0, length - 1),
+        x.narrow(dim, 1, length - 1),
+        alpha=0.25,
+        out=odd.narrow(dim, 0, length - 1),
+    )
+    even.narrow(dim, 0, 1).copy_(x.narrow(dim, 0, 1))
+    odd.narrow(dim, length - 1, 1).copy_(x.narrow(dim, length - 1, 1))
+    return out
 
 
 def pull_push_fill(images: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:

@@ -155,14 +155,22 @@ def draw_positions(
     stride: int = 8,
     grid_index: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
+    boxes: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`sample_positions` without argument checks (for transforms that checked once)."""
+    """:func:`sample_positions` without argument checks (for transforms that checked once).
+
+    ``boxes`` are the masks' ``(M, 4)`` boxes if the caller has them (empty masks: zeros); the
+    ``"uniform"`` (fully inside), ``"grid"`` and ``"same"`` policies then never read ``masks``.
+    """
     count, height, width = masks.shape
     device = masks.device
-    present = mask_any(masks, (-2, -1))
     if policy == "same" or count == 0:
+        present = mask_any(masks, (-2, -1)) if boxes is None else boxes[:, 2] > boxes[:, 0]
         return torch.zeros(count, 2, device=device), present
-    boxes = _boxes(masks)
+    if boxes is None:
+        boxes, present = masks_to_boxes(masks)
+    else:
+        present = boxes[:, 2] > boxes[:, 0]
     (x_lo, x_hi), (y_lo, y_hi) = _pixel_range(shift_range, (height, width))
     if policy == "grid":
         return _grid(boxes, present, (height, width), stride, grid_index, (x_lo, x_hi, y_lo, y_hi))
@@ -236,10 +244,6 @@ def _pixel_range(
     for axis in (pixels.x, pixels.y):
         axes.append((math.ceil(axis.low - 1e-9), math.floor(axis.high + 1e-9)))
     return axes[0], axes[1]
-
-
-def _boxes(masks: torch.Tensor) -> torch.Tensor:
-    return masks_to_boxes(masks)[0]
 
 
 def _uniform_inside(

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from .._checks import describe
 from ..functional._boxes import masks_to_boxes
+from ..functional._pixel_paste import (
+    boxes_meet,
+    clear_pixels,
+    drop_objects,
+    paste_pixels,
+    refresh_boxes,
+)
 from ..functional._placement import (
+    mask_area,
     occlude_masks,
     paste_objects,
     scale_points,
@@ -160,7 +170,7 @@ class CopyPaste(RandomTransform):
         if self.placement.policy == "same":  # the paper's default: no masks to look at
             shift_t, placed_t = torch.zeros(batch, rounds, 2, device=device), requested.clone()
         else:
-            occupied = union_of(masks)
+            occupied = union_of(masks) if self.placement.policy == "non_overlapping" else None
             if self.scale_range is None:
                 chosen = gather_masks(masks, index)
             else:
@@ -187,34 +197,82 @@ class CopyPaste(RandomTransform):
     def _place(
         self, image: torch.Tensor, objects: Objects, params: PlacementParams
     ) -> PlacementOutput:
-        masks, valid = objects.masks, objects.valid
-        batch, slots = valid.shape
-        rounds = params.index.shape[1]
-        scaled = self.scale_range is not None or bool((params.scale != 1).any())
-        out, pasted = paste_objects(
-            image, image, masks, params.index, params.shift, params.placed,
-            scale=params.scale if scaled else None, blend=self.blend, sigma=self.sigma,
-            levels=self.levels, iterations=self.iterations,
-        )  # fmt: skip
-        all_masks = torch.cat([masks, pasted], 1)
-        all_valid = torch.cat([valid, params.placed], 1)
+        batch, slots = objects.valid.shape
+        device = objects.valid.device
         depth = torch.cat(
-            [torch.full((batch, slots), -1, device=valid.device, dtype=torch.long),
-             torch.arange(rounds, device=valid.device).expand(batch, -1)], 1,
+            [torch.full((batch, slots), -1, device=device, dtype=torch.long),
+             torch.arange(params.index.shape[1], device=device).expand(batch, -1)], 1,
         )  # fmt: skip
-        top = top_round(pasted)
-        new_masks, new_valid = occlude_masks(
-            all_masks, all_valid, depth, top,
-            min_visibility=self.min_visibility, min_area=self.min_area,
-        )  # fmt: skip
+        scaled = self.scale_range is not None or bool((params.scale != 1).any())
+        if self.blend == "hard" and not scaled:
+            out, masks, valid, boxes, top = self._paste_exact(image, objects, params)
+        else:
+            out, masks, valid, boxes, top = self._paste_blended(image, objects, params, depth)
         labels = objects.labels
         if labels is not None:
             taken = labels.flatten()[params.index.clamp(0, max(labels.numel() - 1, 0))]
             labels = torch.cat([labels, torch.where(params.placed, taken, -1)], 1)
         points = objects.keypoints
         if points is not None:
-            points = torch.cat([points, _pasted_points(points, masks, params)], 1)
-        return finish(out, new_masks, new_valid, labels, points, depth, top, params, objects)
+            points = torch.cat([points, _pasted_points(points, objects.boxes, params)], 1)
+        return finish(out, masks, valid, boxes, labels, points, depth, top, params, objects)
+
+    def _paste_exact(self, image: torch.Tensor, objects: Objects, params: PlacementParams) -> Any:
+        """Hard, unscaled pastes: pixel lists, occlusion only where something was pasted."""
+        masks, valid = objects.masks, objects.valid
+        batch, slots = valid.shape
+        rounds = params.index.shape[1]
+        out = image.clone(memory_format=torch.contiguous_format)
+        got = paste_pixels(
+            out, image, masks, objects.boxes, params.index, params.shift, params.placed
+        )
+        new_masks = masks.new_empty((batch, slots + rounds, *masks.shape[-2:]))
+        new_masks[:, :slots] = masks
+        new_masks[:, slots:] = False
+        # A pasted object keeps its pixels that no later round covered; those pixels hide the
+        # original objects below them.
+        # Each visible pasted pixel sets its object's mask: slot K + j of image n.
+        plane = masks.shape[-2] * masks.shape[-1]
+        per_entry = torch.arange(batch, device=valid.device)[:, None] * (slots + rounds) + slots
+        per_entry = (per_entry + torch.arange(rounds, device=valid.device)).flatten() * plane
+        offset = per_entry.index_select(0, got.entry) - got.image * plane
+        new_masks.view(-1).index_fill_(0, got.pixel + offset, True)
+        reach = boxes_meet(objects.boxes, got.boxes * params.placed[..., None])
+        lost = clear_pixels(new_masks, got.pixel, got.image, slots, images=reach)
+        measured = valid & (lost > 0)  # originals that lost pixels: measure their area
+        before = lost.clone()
+        rows = torch.nonzero(measured.flatten()).flatten()
+        area = mask_area(masks[torch.div(rows, slots, rounding_mode="floor"), rows % slots])
+        before.view(-1).index_copy_(0, rows, area.long())
+        before = torch.cat([before, got.area], 1)
+        left = torch.cat([before[:, :slots] - lost, got.visible], 1)
+        measured = torch.cat([measured, params.placed & (got.visible < got.area)], 1)
+        all_valid = torch.cat([valid, params.placed], 1)
+        new_valid = drop_objects(
+            new_masks, all_valid, measured, left, before, self.min_visibility, self.min_area
+        )
+        boxes = torch.cat([objects.boxes, got.boxes], 1)
+        stale = new_valid & (measured | torch.cat([torch.zeros_like(valid), got.clipped], 1))
+        return out, new_masks, new_valid, refresh_boxes(boxes, new_masks, stale), got.top
+
+    def _paste_blended(
+        self, image: torch.Tensor, objects: Objects, params: PlacementParams, depth: torch.Tensor
+    ) -> Any:
+        """Blended or rescaled pastes: whole-frame rounds, occlusion from the top-round map."""
+        masks, valid = objects.masks, objects.valid
+        scaled = self.scale_range is not None or bool((params.scale != 1).any())
+        out, pasted = paste_objects(
+            image, image, masks, params.index, params.shift, params.placed,
+            scale=params.scale if scaled else None, blend=self.blend, sigma=self.sigma,
+            levels=self.levels, iterations=self.iterations,
+        )  # fmt: skip
+        top = top_round(pasted)
+        new_masks, new_valid = occlude_masks(
+            torch.cat([masks, pasted], 1), torch.cat([valid, params.placed], 1), depth, top,
+            min_visibility=self.min_visibility, min_area=self.min_area,
+        )  # fmt: skip
+        boxes = masks_to_boxes(new_masks)[0]
+        return out, new_masks, new_valid, boxes, top
 
     def extra_repr(self) -> str:
         return (
@@ -225,14 +283,14 @@ class CopyPaste(RandomTransform):
 
 
 def _pasted_points(
-    points: torch.Tensor, masks: torch.Tensor, params: PlacementParams
+    points: torch.Tensor, boxes: torch.Tensor, params: PlacementParams
 ) -> torch.Tensor:
     """Keypoints of the pasted objects, mapped as their pixels were (scale about centre, move)."""
     flat_points = points.flatten(0, 1)
     index = params.index.clamp(0, max(flat_points.shape[0] - 1, 0))
     source = flat_points[index]  # (N, J, P, 2)
-    boxes = masks_to_boxes(masks.flatten(0, 1)[index])[0]
-    centre = (boxes[..., :2] + boxes[..., 2:]) / 2
+    box = boxes.flatten(0, 1)[index]
+    centre = (box[..., :2] + box[..., 2:]) / 2
     return scale_points(source.to(torch.float32), centre, params.scale, params.shift).to(
         points.dtype
     )

@@ -59,6 +59,7 @@ class Objects:
 
     masks: torch.Tensor  # (N, K, H, W) bool
     valid: torch.Tensor  # (N, K) bool
+    boxes: torch.Tensor  # (N, K, 4) float32 xyxy boxes of the masks (zeros where invalid)
     labels: torch.Tensor | None  # (N, K)
     keypoints: torch.Tensor | None  # (N, K, P, 2)
     label_map: bool  # the caller gave an id map; return one
@@ -86,7 +87,7 @@ def parse_objects(
         masks, valid, labels, keypoints = (_add_batch(v) for v in (masks, valid, labels, keypoints))
     batch, size = img.shape[0], tuple(img.shape[-2:])
     split, label_map = _masks(masks, batch, size)
-    instance, present = split
+    instance, boxes, present = split
     if valid is None:
         valid_t = present
         if not label_map:
@@ -116,7 +117,8 @@ def parse_objects(
     valid_t = valid_t & present
     if bool((present & ~valid_t).any()):  # padding slots with pixels: clear them once, here
         instance = instance & valid_t[..., None, None]
-    return img, Objects(instance, valid_t, label_t, points, label_map, single)
+        boxes = boxes * valid_t[..., None]
+    return img, Objects(instance, valid_t, boxes, label_t, points, label_map, single)
 
 
 def _add_batch(value: object) -> object:
@@ -125,7 +127,9 @@ def _add_batch(value: object) -> object:
 
 def _masks(
     masks: object, batch: int, size: tuple[int, ...]
-) -> tuple[tuple[torch.Tensor, torch.Tensor], bool]:
+) -> tuple[tuple[torch.Tensor, torch.Tensor, torch.Tensor], bool]:
+    """``((masks, boxes, present), label_map)``: the boxes are needed anyway for the output
+    (objects nothing touches keep theirs), and give ``present`` in the same pass."""
     if not isinstance(masks, torch.Tensor):
         raise TypeError(f"`masks` must be a torch.Tensor, but got {type(masks).__name__}.")
     expectation = "(N, K, H, W) bool instance masks or an (N, H, W) integer label map"
@@ -133,7 +137,7 @@ def _masks(
         if masks.ndim != 4:
             raise ValueError(f"`masks` must be {expectation}, but got {describe(masks)}.")
         _check_shape("masks", masks, (batch, masks.shape[1], *size))
-        return (masks, mask_any(masks, (-2, -1))), False
+        return (masks, *masks_to_boxes(masks)), False
     if masks.dtype.is_floating_point or masks.is_complex():
         raise TypeError(
             f"`masks` must be {expectation}, but got dtype {masks.dtype}; threshold soft masks "
@@ -142,7 +146,8 @@ def _masks(
     if masks.ndim != 3:
         raise ValueError(f"`masks` must be {expectation}, but got {describe(masks)}.")
     _check_shape("masks", masks, (batch, *size))
-    return label_map_to_masks(masks), True
+    instance = label_map_to_masks(masks)[0]
+    return (instance, *masks_to_boxes(instance)), True
 
 
 def _check_shape(name: str, value: torch.Tensor, expected: tuple[int, ...]) -> None:
@@ -206,17 +211,19 @@ class PlacementPolicy:
     def draw(
         self,
         masks: torch.Tensor,
-        occupied: torch.Tensor,
+        occupied: torch.Tensor | None,
         generator: torch.Generator | None,
         grid_index: torch.Tensor,
+        boxes: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One move per row of ``masks`` ``(N, H, W)``; ``occupied`` is ``(N, H, W)``."""
+        """One move per row of ``masks`` ``(N, H, W)``; ``occupied`` is ``(N, H, W)``;
+        ``boxes (N, 4)`` of the masks if known."""
         size = tuple(masks.shape)
         return draw_positions(
             masks, self.policy, self.shift_range, self.min_inside, occupied=occupied,
             region=_expand_map("region", self.region, size, masks.device),
             density=_expand_map("density", self.density, size, masks.device),
-            stride=self.stride, grid_index=grid_index, generator=generator,
+            stride=self.stride, grid_index=grid_index, generator=generator, boxes=boxes,
         )  # fmt: skip
 
     def check_found(self, requested: torch.Tensor, placed: torch.Tensor, what: str) -> None:
@@ -324,6 +331,7 @@ def finish(
     image: torch.Tensor,
     masks: torch.Tensor,
     valid: torch.Tensor,
+    boxes: torch.Tensor,
     labels: torch.Tensor | None,
     keypoints: torch.Tensor | None,
     depth: torch.Tensor,
@@ -331,13 +339,13 @@ def finish(
     params: PlacementParams,
     objects: Objects,
 ) -> PlacementOutput:
-    """Boxes from masks, keypoint visibility, and the caller's layout (label map, single image).
+    """Keypoint visibility and the caller's layout (label map, single image).
 
-    ``depth (N, K')`` is the paste round of each object (-1 for objects never pasted) and
+    ``boxes (N, K', 4)`` are the masks' boxes (zeroed here where invalid); ``depth (N, K')`` is the paste round of each object (-1 for objects never pasted) and
     ``top (N, H, W)`` the round of the topmost paste at each pixel (-1 for none); a keypoint is
     hidden when something was pasted above its object at its pixel.
     """
-    boxes = masks_to_boxes(masks)[0] * valid[..., None]
+    boxes = boxes * valid[..., None]
     visible = None
     if keypoints is not None:
         height, width = masks.shape[-2:]
@@ -404,24 +412,33 @@ def draw_rounds(
     placement: PlacementPolicy,
     chosen: torch.Tensor,
     requested: torch.Tensor,
-    occupied: torch.Tensor,
+    occupied: torch.Tensor | None,
     generator: torch.Generator | None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Moves for ``chosen (N, J, H, W)`` objects, round by round (batched over images).
 
-    With ``"non_overlapping"``, each placed object joins ``occupied`` before the next round.
-    Returns ``(shift (N, J, 2), placed (N, J))`` and raises if asked to when nothing fits.
+    With ``"non_overlapping"``, each placed object joins ``occupied`` (needed only by that
+    policy) before the next round. Returns ``(shift (N, J, 2), placed (N, J))`` and raises if
+    asked to when nothing fits.
     """
     batch, rounds = requested.shape
     if placement.policy == "same":  # requested objects are valid, hence non-empty: all fit
         return torch.zeros(batch, rounds, 2, device=requested.device), requested.clone()
     cells = torch.arange(batch, device=chosen.device)
+    # Policies that look only at the boxes get them for all rounds at once; an unrequested
+    # entry gets an empty box, so it finds no position (as an empty mask would).
+    boxes = None
+    if placement.min_inside >= 1.0 and placement.policy not in ("non_overlapping", "region"):
+        boxes = masks_to_boxes(chosen)[0] * requested[..., None]
     shifts, placed = [], []
     for j in range(rounds):
-        mask = chosen[:, j] & requested[:, j, None, None]
-        shift, found = placement.draw(mask, occupied, generator, cells)
+        if boxes is None:
+            mask = chosen[:, j] & requested[:, j, None, None]
+            shift, found = placement.draw(mask, occupied, generator, cells)
+        else:
+            shift, found = placement.draw(chosen[:, j], None, generator, cells, boxes[:, j])
         if placement.policy == "non_overlapping":
-            occupied = occupied | moved_mask(mask, shift)
+            occupied = occupied | moved_mask(mask, shift)  # type: ignore[operator]
         shifts.append(shift)
         placed.append(found & requested[:, j])
     if not rounds:

@@ -9,6 +9,13 @@ import torch
 from .._checks import describe
 from ..functional._blend import dilate_mask
 from ..functional._boxes import masks_to_boxes
+from ..functional._pixel_paste import (
+    boxes_meet,
+    clear_pixels,
+    drop_objects,
+    paste_pixels,
+    refresh_boxes,
+)
 from ..functional._placement import (
     mask_any,
     mask_area,
@@ -172,9 +179,10 @@ class RandomRelocate(RandomTransform):
         rows = torch.arange(batch, device=valid.device)
         index = rows[:, None] * slots + order
         chosen = gather_masks(masks, index)  # (N, J, H, W)
-        moving = mask_any(chosen & requested[..., None, None], 1)
-        # Non-moving objects block; moving objects' old places become free (they are filled).
-        occupied = union_of(masks) & ~moving
+        occupied = None
+        if self.placement.policy == "non_overlapping":
+            # Non-moving objects block; moving objects' old places become free (filled).
+            occupied = union_of(masks) & ~mask_any(chosen & requested[..., None, None], 1)
         shift_t, placed_t = draw_rounds(self.placement, chosen, requested, occupied, generator)
         return PlacementParams(
             index=index, shift=shift_t,
@@ -200,21 +208,126 @@ class RandomRelocate(RandomTransform):
     ) -> PlacementOutput:
         masks, valid = objects.masks, objects.valid
         batch, slots = valid.shape
+        rounds = params.index.shape[1]
         slot = params.index.remainder(max(slots, 1))
+        depth = torch.full((batch, slots), -1, dtype=torch.long, device=valid.device)
+        round_of = torch.arange(rounds, device=depth.device).expand(batch, -1)
+        depth = depth.scatter_reduce(1, slot, torch.where(params.placed, round_of, -1), "amax")
+        hole = dilate_mask(_hole(masks, params), self.hole_margin)
+        hole_boxes = _hole_boxes(objects.boxes, params, self.hole_margin)
+        background = self._fill(image, hole, hole_boxes)
+        if self.blend == "hard":
+            out, new_masks, new_valid, boxes, top = self._paste_exact(
+                image, background, (hole, hole_boxes), objects, params, depth
+            )
+        else:
+            out, new_masks, new_valid, boxes, top = self._paste_blended(
+                image, background, hole, objects, params, depth
+            )
+        points = objects.keypoints
+        if points is not None:
+            per_slot = torch.zeros(batch, slots, 2, device=points.device, dtype=params.shift.dtype)
+            per_slot.scatter_add_(
+                1, slot[..., None].expand(-1, -1, 2), params.shift * params.placed[..., None]
+            )
+            points = points + per_slot[:, :, None, :].to(points.dtype)
+            # The vacated pixels (filled) hide the keypoints of objects that stayed.
+            top = torch.where(hole[:, 0] & (top < 0), 0, top)
+        return finish(
+            out, new_masks, new_valid, boxes, objects.labels, points, depth, top, params, objects
+        )
+
+    def _paste_exact(
+        self,
+        image: torch.Tensor,
+        background: torch.Tensor,
+        holes: tuple[torch.Tensor, torch.Tensor],
+        objects: Objects,
+        params: PlacementParams,
+        depth: torch.Tensor,
+    ) -> Any:
+        """Hard pastes as pixel lists; occlusion only where something was pasted or filled.
+
+        ``holes``: the ``(N, 1, H, W)`` vacated pixels and their ``(N, 4)`` boxes."""
+        masks, valid = objects.masks, objects.valid
+        hole, hole_boxes = holes
+        batch, slots = valid.shape
+        plane = masks.shape[-2] * masks.shape[-1]
+        out = background  # filled: a new tensor we may write into
+        if out is image or not out.is_contiguous():
+            out = background.clone(memory_format=torch.contiguous_format)
+        got = paste_pixels(
+            out, image, masks, objects.boxes, params.index, params.shift, params.placed
+        )
+        # Moved objects: their old planes are emptied, their visible pasted pixels set.
+        new_masks = masks.clone(memory_format=torch.contiguous_format)
+        placed = torch.nonzero(params.placed.flatten()).flatten()
+        rows = params.index.flatten().index_select(0, placed)  # distinct (image, slot) rows
+        new_masks.view(-1, plane).index_fill_(0, rows, False)
+        offset = (params.index.flatten() * plane).index_select(0, got.entry) - got.image * plane
+        new_masks.view(-1).index_fill_(0, got.pixel + offset, True)
+        # Objects that stayed lose the pixels pasted over them, then the vacated (filled) ones
+        # left: two passes, as a pixel cleared in the first is not counted again. Only images
+        # where a box that stayed meets a pasted box or the hole's box are visited.
+        stayed = valid & (depth < 0)
+        pasted_boxes = got.boxes * params.placed[..., None]
+        hole_box = hole_boxes[:, None].to(pasted_boxes.dtype)
+        reach = boxes_meet(
+            objects.boxes * stayed[..., None], torch.cat([pasted_boxes, hole_box], 1)
+        )
+        lost = clear_pixels(new_masks, got.pixel, got.image, slots, stayed, reach)
+        touched = torch.nonzero(reach).flatten()
+        found, pixel = torch.nonzero(
+            hole.view(batch, plane).index_select(0, touched), as_tuple=True
+        )
+        image_of = touched.index_select(0, found)
+        lost += clear_pixels(new_masks, pixel + image_of * plane, image_of, slots, stayed)
+        # Stayed objects are measured if they lost pixels, moved ones always: against their
+        # area before the move (they may have left the frame partly).
+        hit = stayed & (lost > 0)
+        before = torch.zeros_like(lost)
+        hit_rows = torch.nonzero(hit.flatten()).flatten()
+        before.view(-1).index_copy_(0, hit_rows, _row_areas(masks, hit_rows))
+        left = before - lost
+        clipped = got.clipped.flatten().index_select(0, placed)
+        area = got.area.flatten().index_select(0, placed)
+        cut = torch.nonzero(clipped).flatten()  # (partly) out of the frame: count it all
+        area.index_copy_(0, cut, _row_areas(masks, rows.index_select(0, cut)))
+        before.view(-1).index_copy_(0, rows, area)
+        left.view(-1).index_copy_(0, rows, got.visible.flatten().index_select(0, placed))
+        moved = depth >= 0
+        new_valid = drop_objects(
+            new_masks, valid, hit | moved, left, before, self.min_visibility, self.min_area
+        )
+        boxes = objects.boxes.reshape(-1, 4).index_copy(
+            0, rows, got.boxes.view(-1, 4).index_select(0, placed)
+        )
+        reshaped = torch.zeros_like(valid)  # moved objects whose box is not the moved one
+        reshaped.view(-1)[rows] = clipped | (got.visible.flatten()[placed] < area)
+        stale = new_valid & (hit | reshaped)
+        boxes = refresh_boxes(boxes.view_as(objects.boxes), new_masks, stale)
+        return out, new_masks, new_valid, boxes, got.top
+
+    def _paste_blended(
+        self,
+        image: torch.Tensor,
+        background: torch.Tensor,
+        hole: torch.Tensor,
+        objects: Objects,
+        params: PlacementParams,
+        depth: torch.Tensor,
+    ) -> Any:
+        """Blended pastes: whole-frame rounds, occlusion from the top-round map."""
+        masks, valid = objects.masks, objects.valid
+        batch, slots = valid.shape
+        rounds = params.index.shape[1]
         rows = params.index  # flat (image, slot) index of every entry
-        moving = gather_masks(masks, rows)  # (N, J, H, W) masks of the selected objects
-        hole = mask_any(moving & params.placed[..., None, None], 1).unsqueeze(1)
-        hole = dilate_mask(hole, self.hole_margin)
-        background = self._fill(image, hole)  # a new tensor whenever anything was filled
         paste = paste_objects_into if background is not image else paste_objects
         out, pasted = paste(
             background, image, masks, params.index, params.shift, params.placed,
             blend=self.blend, sigma=self.sigma, levels=self.levels, iterations=self.iterations,
         )  # fmt: skip
-        rounds = params.index.shape[1]
-        depth = torch.full((batch, slots), -1, dtype=torch.long, device=valid.device)
-        round_of = torch.arange(rounds, device=depth.device).expand(batch, -1)
-        depth = depth.scatter_reduce(1, slot, torch.where(params.placed, round_of, -1), "amax")
+        moving = gather_masks(masks, rows)
         new_masks = masks.clone(memory_format=torch.contiguous_format)
         if rounds:  # moved objects now have their pasted masks (rows are distinct per image)
             planes = new_masks.view(batch * slots, -1)
@@ -228,25 +341,16 @@ class RandomRelocate(RandomTransform):
             reference.view(-1).index_copy_(0, rows.flatten(), before.flatten())
         # The vacated pixels (filled) hide the objects that stayed, like a paste in round 0.
         top = top_round(pasted)
-        top = torch.where(hole[:, 0] & (top < 0), 0, top)
         new_masks, new_valid = occlude_masks(
-            new_masks, valid, depth, top, reference=reference,
-            min_visibility=self.min_visibility, min_area=self.min_area,
+            new_masks, valid, depth, torch.where(hole[:, 0] & (top < 0), 0, top),
+            reference=reference, min_visibility=self.min_visibility, min_area=self.min_area,
         )  # fmt: skip
-        points = objects.keypoints
-        if points is not None:
-            per_slot = torch.zeros(batch, slots, 2, device=points.device, dtype=params.shift.dtype)
-            per_slot.scatter_add_(
-                1, slot[..., None].expand(-1, -1, 2), params.shift * params.placed[..., None]
-            )
-            points = points + per_slot[:, :, None, :].to(points.dtype)
-        return finish(
-            out, new_masks, new_valid, objects.labels, points, depth, top, params, objects
-        )
+        return out, new_masks, new_valid, masks_to_boxes(new_masks)[0], top
 
-    def _fill(self, image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
-        """Inpaint only the images that have a hole; keep every other pixel bit for bit."""
-        which = torch.nonzero(mask_any(hole, (1, 2, 3))).flatten()
+    def _fill(self, image: torch.Tensor, hole: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
+        """Inpaint only the images that have a hole (``boxes (N, 4)``: the holes' boxes, empty
+        where there is none); keep every other pixel bit for bit."""
+        which = torch.nonzero(boxes[:, 2] > boxes[:, 0]).flatten()
         if which.numel() == 0:
             return image
         everyone = which.numel() == image.shape[0]  # then no subset copies
@@ -258,7 +362,10 @@ class RandomRelocate(RandomTransform):
         if self.fill_context is None:
             filled = _inpaint(self.inpainter, subset, holes, trusted)
         else:
-            filled = _inpaint_windows(self.inpainter, subset, holes, self.fill_context, trusted)
+            windows = boxes if everyone else boxes.index_select(0, which)
+            filled = _inpaint_windows(
+                self.inpainter, subset, holes, windows, self.fill_context, trusted
+            )
         return filled if everyone else image.index_copy(0, which, filled)
 
     def extra_repr(self) -> str:
@@ -281,15 +388,20 @@ def _inpaint(
 
 
 def _inpaint_windows(
-    inpainter: Any, images: torch.Tensor, holes: torch.Tensor, context: int, trusted: bool
+    inpainter: Any,
+    images: torch.Tensor,
+    holes: torch.Tensor,
+    boxes: torch.Tensor,
+    context: int,
+    trusted: bool,
 ) -> torch.Tensor:
-    """Fill each hole inside a window of its box plus ``context`` pixels, not the whole image.
+    """Fill each hole inside a window of its box (``boxes (N, 4)``) plus ``context`` pixels,
+    not the whole image.
 
     Windows share one size (the largest of the batch, one host synchronisation), so the
     backend still sees one batch; they are cut and put back by flat gathers.
     """
     batch, channels, height, width = images.shape
-    boxes = masks_to_boxes(holes[:, 0])[0].long()  # (N, 4) xyxy
     frame = torch.tensor([width, height], device=images.device)
     low = (boxes[:, :2] - context).clamp(min=0)
     high = torch.minimum(boxes[:, 2:] + context, frame)
@@ -305,6 +417,38 @@ def _inpaint_windows(
     filled = _inpaint(inpainter, crops, crop_holes, trusted)
     out = flat.clone(memory_format=torch.contiguous_format)
     return out.scatter_(2, every, filled.reshape(batch, channels, -1)).view_as(images)
+
+
+def _hole(masks: torch.Tensor, params: PlacementParams) -> torch.Tensor:
+    """``(N, 1, H, W)``: the pixels the placed objects leave."""
+    moving = gather_masks(masks, params.index).view(torch.uint8)  # (N, J, H, W)
+    if not params.index.shape[1]:
+        return torch.zeros_like(masks[:, :1])
+    hole = moving * params.placed[..., None, None]  # uint8 0/1: cheaper than bool ops
+    return (hole if hole.shape[1] == 1 else hole.amax(1, keepdim=True)).view(torch.bool)
+
+
+def _hole_boxes(boxes: torch.Tensor, params: PlacementParams, margin: int) -> torch.Tensor:
+    """``(N, 4)`` int64 boxes of the holes: the placed objects' boxes, united, grown by the
+    dilation ``margin`` (a square) and clipped to the frame; zeros where nothing moves."""
+    height, width = params.image_size
+    entry = boxes.reshape(-1, 4).index_select(
+        0, params.index.flatten().clamp(0, max(boxes.shape[0] * boxes.shape[1] - 1, 0))
+    )
+    entry = entry.view(*params.index.shape, 4).long()
+    placed = params.placed[..., None]
+    low = torch.where(placed, entry[..., :2], max(height, width)).amin(1) - margin
+    high = torch.where(placed, entry[..., 2:], 0).amax(1) + margin
+    frame = torch.tensor([width, height], device=boxes.device)
+    united = torch.cat([low.clamp(min=0), torch.minimum(high, frame)], -1)
+    return united * params.placed.any(1, keepdim=True)
+
+
+def _row_areas(masks: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """int64 pixel counts of the masks at flat ``(image, slot)`` rows of ``masks (N, K, H, W)``."""
+    slots = max(masks.shape[1], 1)
+    picked = masks[torch.div(rows, slots, rounding_mode="floor"), rows % slots]
+    return mask_area(picked).long()
 
 
 def _check_filled(filled: object, images: torch.Tensor) -> None:
