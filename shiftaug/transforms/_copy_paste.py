@@ -207,7 +207,9 @@ class CopyPaste(RandomTransform):
         if self.blend == "hard" and not scaled:
             out, masks, valid, boxes, top = self._paste_exact(image, objects, params)
         else:
-            out, masks, valid, boxes, top = self._paste_blended(image, objects, params, depth)
+            out, masks, valid, boxes, top = self._paste_blended(
+                image, objects, params, depth, scaled
+            )
         labels = objects.labels
         if labels is not None:
             taken = labels.flatten()[params.index.clamp(0, max(labels.numel() - 1, 0))]
@@ -256,11 +258,16 @@ class CopyPaste(RandomTransform):
         return out, new_masks, new_valid, refresh_boxes(boxes, new_masks, stale), got.top
 
     def _paste_blended(
-        self, image: torch.Tensor, objects: Objects, params: PlacementParams, depth: torch.Tensor
+        self,
+        image: torch.Tensor,
+        objects: Objects,
+        params: PlacementParams,
+        depth: torch.Tensor,
+        scaled: bool,
     ) -> Any:
-        """Blended or rescaled pastes: whole-frame rounds, occlusion from the top-round map."""
+        """Blended or rescaled pastes: whole-frame rounds, occlusion from the top-round map
+        (``scaled``: some object is resized, as :meth:`_place` found once)."""
         masks, valid = objects.masks, objects.valid
-        scaled = self.scale_range is not None or bool((params.scale != 1).any())
         out, pasted = paste_objects(
             image, image, masks, params.index, params.shift, params.placed,
             scale=params.scale if scaled else None, blend=self.blend, sigma=self.sigma,
