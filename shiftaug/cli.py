@@ -28,6 +28,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "shiftaug.harness.report_cli",
         "rebuild report.md and plots from a run's results.json",
     ),
+    "train-inpainter": (
+        "shiftaug.inpaint.learned.cli",
+        "train the learned (GAN) inpainter on photos or your own image folder",
+    ),
 }
 
 

@@ -98,6 +98,8 @@ class RandomRelocate(_PlacementDual):
 
     Args:
         inpainter: backend name (serializable) from :func:`shiftaug.inpaint.available_inpainters`.
+        inpainter_options: the backend's options as a plain dict (serializable), e.g.
+            ``{"checkpoint": "runs/inpainter/inpainter.safetensors"}`` for ``"learned"``.
         num_objects, shift_px, shift_frac, policy, min_inside, stride, blend, sigma, levels,
         iterations, hole_margin, on_no_position, min_visibility, min_area: as in the core.
         p: probability that the transform is applied to a call.
@@ -139,9 +141,11 @@ class RandomRelocate(_PlacementDual):
         min_visibility: float = 0.0,
         min_area: float = 0.0,
         p: float = 0.5,
+        inpainter_options: dict[str, Any] | None = None,
     ) -> None:
         init_args = {
-            "inpainter": inpainter, "num_objects": num_objects, "shift_px": shift_px,
+            "inpainter": inpainter, "inpainter_options": inpainter_options,
+            "num_objects": num_objects, "shift_px": shift_px,
             "shift_frac": shift_frac, "policy": policy, "min_inside": min_inside,
             "stride": stride, "blend": blend, "sigma": sigma, "levels": levels,
             "iterations": iterations, "hole_margin": hole_margin,

@@ -8,16 +8,25 @@ baseline draws one crop per call, so it is applied per sample, as a ``Dataset`` 
 |---|---|
 | ``none`` | nothing |
 | ``translate`` | :class:`shiftaug.RandomTranslate`, integer shifts far enough to carry the object from the training positions to every position of the canvas |
+| ``translate_reflect`` | the same shifts with ``padding_mode="reflect"`` (no black border) |
 | ``jitter`` | :class:`shiftaug.RandomTranslate`, integer shifts in ``[-jitter_px, jitter_px]`` |
 | ``roll`` | :class:`shiftaug.RandomTranslate` with ``padding_mode="circular"`` (a per-sample ``torch.roll``) |
 | ``crop`` | torchvision ``v2.RandomCrop(size, padding=crop_padding)``: the baseline in use today |
-| ``relocate`` | :class:`shiftaug.RandomRelocate`: the object cut out along its mask, moved anywhere it fits, the hole inpainted |
+| ``relocate`` | :class:`shiftaug.RandomRelocate`: the object cut out along its mask, moved anywhere it fits, the hole inpainted by ``inpainter`` |
+| ``relocate_<backend>`` | the same with the hole filled by inpainting backend ``<backend>`` (``relocate_constant``, ``relocate_harmonic``, ``relocate_learned``, ...) |
+| ``copypaste`` | :class:`shiftaug.CopyPaste` within each class of the batch: a second object of the *same* class pasted where it overlaps nothing, so the label stays true |
+
+The ``learned`` backend is deterministic and costs far more than a training step of the small
+models here, so its relocate arm memoises each image's fill (keyed by the image's and hole's
+bytes): every epoch sees exactly the fill it would have computed, at the cost of one pass.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -27,19 +36,32 @@ from .data import Task
 
 __all__ = ["ARMS", "Arm", "make_arm", "translate_range"]
 
-ARMS = ("none", "translate", "jitter", "roll", "crop", "relocate")
+ARMS = ("none", "translate", "translate_reflect", "jitter", "roll", "crop", "relocate", "copypaste")
 
 
 @dataclass(frozen=True)
 class Arm:
-    """An augmentation ``arm(images, masks) -> images``; ``needs_masks``: whether it reads masks
-    (the training loop only gathers the batch's masks for arms that do)."""
+    """An augmentation ``arm(images, masks, labels) -> images``.
+
+    ``needs_masks``: it reads object masks (the training loop only gathers the batch's masks for
+    arms that do); ``needs_labels``: ``apply`` also takes the labels; ``removes``: it cuts
+    objects out of their background (what the removal probe measures).
+    """
 
     name: str
-    apply: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]
+    apply: Callable[..., torch.Tensor]
     needs_masks: bool = False
+    needs_labels: bool = False
+    removes: bool = False
 
-    def __call__(self, images: torch.Tensor, masks: torch.Tensor | None = None) -> torch.Tensor:
+    def __call__(
+        self,
+        images: torch.Tensor,
+        masks: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        if self.needs_labels:
+            return self.apply(images, masks, labels)
         return self.apply(images, masks)
 
 
@@ -81,14 +103,16 @@ def make_arm(name: str, cfg: ArmConfig, task: Task, *, generator: torch.Generato
         >>> arm(task.train_images, task.train_masks).shape
         torch.Size([8, 1, 24, 24])
     """
-    check_choice("arm", name, ARMS)
+    inpainter = name.removeprefix("relocate_") if name.startswith("relocate_") else None
+    check_choice("arm", "relocate" if inpainter else name, ARMS)
     if name == "none":
         return None
     from .. import RandomTranslate
 
-    if name in ("translate", "jitter"):
-        shift = translate_range(cfg, task) if name == "translate" else cfg.jitter_px
-        t = RandomTranslate(shift_px=shift, generator=generator)
+    if name in ("translate", "translate_reflect", "jitter"):
+        shift = cfg.jitter_px if name == "jitter" else translate_range(cfg, task)
+        mode = "reflect" if name == "translate_reflect" else "zeros"
+        t = RandomTranslate(shift_px=shift, padding_mode=mode, generator=generator)
         return Arm(name, lambda images, masks: t(images))
     if name == "roll":
         r = RandomTranslate(shift_frac=cfg.roll_frac, padding_mode="circular", generator=generator)
@@ -96,13 +120,68 @@ def make_arm(name: str, cfg: ArmConfig, task: Task, *, generator: torch.Generato
     if name == "crop":
         return Arm(name, _torchvision_crop(task.image_size, cfg.crop_padding))
     if task.train_masks is None:
-        raise ValueError(
-            f"`arm` 'relocate' needs object masks, but dataset {task.name!r} has none."
-        )
+        raise ValueError(f"`arm` {name!r} needs object masks, but dataset {task.name!r} has none.")
+    if name == "copypaste":
+        return Arm(name, _class_copy_paste(generator), needs_masks=True, needs_labels=True)
     from .. import RandomRelocate
+    from ..inpaint import get_inpainter
 
-    relocate = RandomRelocate(cfg.inpainter, policy="uniform", generator=generator)
-    return Arm(name, lambda images, masks: relocate(images, masks).image, needs_masks=True)
+    backend = inpainter or cfg.inpainter
+    fill: Any = get_inpainter(backend)
+    if backend == "learned":  # one memo per process: every run trains on the same images
+        fill = _MEMOS.setdefault(backend, _MemoFill(fill))
+    relocate = RandomRelocate(fill, policy="uniform", generator=generator)
+    return Arm(
+        name, lambda images, masks: relocate(images, masks).image, needs_masks=True, removes=True
+    )
+
+
+class _MemoFill:
+    """A deterministic fill, computed once per distinct ``(image, hole)`` (see the module doc)."""
+
+    def __init__(self, fill: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
+        self.fill = fill
+        self.memo: dict[bytes, torch.Tensor] = {}
+
+    def __call__(self, images: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
+        keys = [
+            hashlib.blake2b(
+                image.cpu().numpy().tobytes() + hole.cpu().numpy().tobytes(), digest_size=16
+            ).digest()
+            for image, hole in zip(images, holes, strict=True)
+        ]
+        missing = [n for n, key in enumerate(keys) if key not in self.memo]
+        if missing:
+            filled = self.fill(images[missing], holes[missing])
+            for n, image in zip(missing, filled, strict=True):
+                self.memo[keys[n]] = image
+        return torch.stack([self.memo[key] for key in keys]).to(images.device)
+
+
+_MEMOS: dict[str, _MemoFill] = {}
+
+
+def _class_copy_paste(
+    generator: torch.Generator,
+) -> Callable[[torch.Tensor, torch.Tensor | None, torch.Tensor | None], torch.Tensor]:
+    from .. import CopyPaste
+
+    paste = CopyPaste(num_objects=1, policy="non_overlapping", generator=generator)
+
+    def arm(
+        images: torch.Tensor, masks: torch.Tensor | None, labels: torch.Tensor | None
+    ) -> torch.Tensor:
+        if masks is None or labels is None:
+            raise ValueError("`arm` 'copypaste' needs the batch's masks and labels.")
+        out = images.clone()
+        # CopyPaste draws each image's donor from its batch: one call per class keeps labels true.
+        for label in labels.unique().tolist():
+            index = (labels == label).nonzero()[:, 0]
+            if len(index) > 1:
+                out[index] = paste(images[index], masks[index]).image
+        return out
+
+    return arm
 
 
 def _torchvision_crop(

@@ -37,7 +37,7 @@ __all__ = [
 class DataConfig:
     """What the models see. Canvas datasets place small objects on a larger canvas."""
 
-    dataset: str = "mnist"  # mnist | sklearn | probe | cifar10 | imagefolder
+    dataset: str = "mnist"  # mnist | sklearn | probe | scenes | cifar10 | imagefolder
     data_root: str | None = None  # cifar10 / imagefolder only; never downloaded
     canvas: int = 40  # canvas side in pixels (natural datasets: resize target)
     object_size: int = 14  # digits are resized to this side
@@ -96,6 +96,8 @@ class EvalConfig:
     layer_objects: int = 16  # embedding invariance: objects x positions
     layer_positions: int = 8
     batch_size: int = 512
+    removal_images: int = 0  # removal probe of relocating arms (0: off; see harness.removal)
+    removal_epochs: int = 8
 
 
 @dataclass
@@ -155,17 +157,24 @@ def load_config(
     if path is not None:
         _merge(data, _mapping(yaml.safe_load(Path(path).read_text()), str(path)))
     for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"`--set` must be KEY=VALUE, but got {item!r}.")
-        node = data
-        *parents, leaf = key.strip().split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ValueError(f"`{key}` must name a config key, but {part!r} is not a section.")
-        node[leaf] = yaml.safe_load(value)
+        _set_key(data, item)
     return config_from_dict(data)
+
+
+def _set_key(data: dict[str, Any], item: str) -> None:
+    """Apply one ``key.sub=value`` override (the value read as YAML) to ``data``."""
+    import yaml
+
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise ValueError(f"`--set` must be KEY=VALUE, but got {item!r}.")
+    node = data
+    *parents, leaf = key.strip().split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ValueError(f"`{key}` must name a config key, but {part!r} is not a section.")
+    node[leaf] = yaml.safe_load(value)
 
 
 def config_from_dict(data: dict[str, Any]) -> ExperimentConfig:

@@ -22,11 +22,12 @@ import torch.nn.functional as F
 from .._checks import check_choice, describe
 from ..functional import translate_image, translate_mask
 from .config import DataConfig
+from .scenes import CLASS_NAMES, object_bank
 from .sources import load_digits, texture_bank
 
 __all__ = ["BACKGROUNDS", "DATASETS", "POSITIONS", "Task", "make_task", "probe_patch"]
 
-DATASETS = ("mnist", "sklearn", "probe", "cifar10", "imagefolder")
+DATASETS = ("mnist", "sklearn", "probe", "scenes", "cifar10", "imagefolder")
 BACKGROUNDS = ("black", "noise", "texture")
 POSITIONS = ("centre", "region", "full")
 
@@ -49,6 +50,10 @@ class Task:
         free: the largest object position on each axis, ``canvas - object_size`` (canvas only).
         render: ``render(index, positions) -> (images, labels)`` draws test object ``index[i]``
             at ``positions[i]`` on its own background, in the view's size (canvas only).
+        test_positions: ``(M, 2)`` ``(x, y)`` position of each test object in the view
+            (canvas only).
+        render_masks: ``render_masks(index, positions) -> (M, 1, H, W)`` bool: the object masks
+            of the images ``render`` draws (canvas only).
     """
 
     name: str
@@ -62,6 +67,8 @@ class Task:
     train_box: tuple[int, int, int, int] | None = None
     free: int = 0
     render: Render | None = None
+    test_positions: torch.Tensor | None = None
+    render_masks: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
 
     @property
     def image_size(self) -> tuple[int, int]:
@@ -145,27 +152,31 @@ def probe_patch(size: int) -> torch.Tensor:
     return patch
 
 
-def _objects(cfg: DataConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(objects (K, C, s, s) colour, alpha (K, 1, s, s))`` and ``labels (K,)`` before the split."""
+def _objects(cfg: DataConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``objects (K, C, s, s)`` colour, ``alpha (K, 1, s, s)`` and ``labels (K,)`` before the split.
+
+    Probe labels are zeros here (the class is the position, set when placed)."""
     s = cfg.object_size
+    count = cfg.train_size + cfg.test_size
     if cfg.dataset == "probe":
-        count = cfg.train_size + cfg.test_size
         alpha = torch.ones(count, 1, s, s)
-        return probe_patch(s).expand(count, 3, s, s).contiguous(), alpha
-    images, _, _ = load_digits(cfg.dataset)
+        labels = torch.zeros(count, dtype=torch.int64)
+        return probe_patch(s).expand(count, 3, s, s).contiguous(), alpha, labels
+    if cfg.dataset == "scenes":
+        # Tinted digits, shapes and segmented coins (shiftaug.harness.scenes), hard masks.
+        g = torch.Generator().manual_seed(cfg.seed + 1)
+        pictures, masks, labels = object_bank(count, s, generator=g)
+        return pictures, masks.float(), labels
+    images, _, labels = load_digits(cfg.dataset)
     if images.shape[-1] != s:
         mode = "area" if images.shape[-1] > s else "bilinear"
         images = F.interpolate(images, size=(s, s), mode=mode).clamp(0, 1)
-    return torch.ones_like(images), images
+    return torch.ones_like(images), images, labels
 
 
 def _canvas_task(cfg: DataConfig, margin: int) -> Task:
     g = torch.Generator().manual_seed(cfg.seed)
-    colour, alpha = _objects(cfg)
-    if cfg.dataset == "probe":
-        labels = torch.zeros(alpha.shape[0], dtype=torch.int64)  # set by position below
-    else:
-        labels = load_digits(cfg.dataset)[2]
+    colour, alpha, labels = _objects(cfg)
     total = cfg.train_size + cfg.test_size
     if total > alpha.shape[0]:
         raise ValueError(
@@ -174,7 +185,7 @@ def _canvas_task(cfg: DataConfig, margin: int) -> Task:
         )
     order = torch.randperm(alpha.shape[0], generator=g)[:total]
     colour, alpha, labels = colour[order], alpha[order], labels[order]
-    channels = 3 if cfg.dataset == "probe" or cfg.background == "texture" else 1
+    channels = 3 if cfg.dataset in ("probe", "scenes") or cfg.background == "texture" else 1
     colour = colour.expand(-1, channels, -1, -1) if colour.shape[1] == 1 else colour
     size, s = cfg.canvas, cfg.object_size
     box = _train_box(cfg, size - s)
@@ -202,8 +213,12 @@ def _canvas_task(cfg: DataConfig, margin: int) -> Task:
     train_index = torch.arange(cfg.train_size)
     train_pos = positions[train]
     train_images = paste(train_index, train_pos, crop[train])
-    # Every ink pixel (alpha > 0), so that a relocated digit leaves no faint ghost behind.
-    train_masks = translate_mask(F.pad(alpha[train] > 0, (0, size - s, 0, size - s)), train_pos)
+
+    def masks_at(index: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        # Every ink pixel (alpha > 0), so that a relocated digit leaves no faint ghost behind.
+        return translate_mask(F.pad(alpha[index] > 0, (0, size - s, 0, size - s)), pos)
+
+    train_masks = masks_at(torch.arange(cfg.train_size), train_pos)
     test_index = torch.arange(cfg.train_size, total)
     test_images = paste(test_index, positions[test] + margin, backgrounds[test])
 
@@ -220,10 +235,12 @@ def _canvas_task(cfg: DataConfig, margin: int) -> Task:
         test_images=test_images,
         test_labels=label_of(test_index, positions[test]),
         margin=margin,
-        num_classes=2 if cfg.dataset == "probe" else 10,
+        num_classes={"probe": 2, "scenes": len(CLASS_NAMES)}.get(cfg.dataset, 10),
         train_box=box,
         free=size - s,
         render=render,
+        test_positions=positions[test],
+        render_masks=lambda index, pos: masks_at(cfg.train_size + index, pos),
     )
 
 

@@ -17,9 +17,11 @@ from .metrics import (
     accuracy_vs_shift,
     consistency,
     flip_rate,
+    frame_shift_accuracy,
     invariance_index,
     position_accuracy,
     predict,
+    realistic_shift_accuracy,
     worst_of_k,
 )
 from .models import feature_layers
@@ -38,6 +40,9 @@ METRIC_KEYS = (
     "unseen_accuracy",
     "position_gap",
     "grid_accuracy",
+    "realistic_shift_accuracy",
+    "frame_shift_accuracy",
+    "removal_probe_accuracy",
 )
 
 
@@ -109,6 +114,7 @@ def evaluate(
         ),
     }
     curves: dict[str, Any] = {}
+    metrics.update(_scene_shifts(model, task, cfg, seed=seed), removal_probe_accuracy=None)
     if task.render is None:
         metrics.update(
             seen_accuracy=None, unseen_accuracy=None, position_gap=None, grid_accuracy=None
@@ -122,6 +128,27 @@ def evaluate(
     metrics.update(_positions(model, task, cfg, curves))
     curves["layers"] = _layers(model, task, cfg, g)
     return metrics, curves
+
+
+def _scene_shifts(model: nn.Module, task: Task, cfg: EvalConfig, *, seed: int) -> dict[str, Any]:
+    """Realistic (object moves) and frame (camera moves) accuracy under the same shifts."""
+    if task.render is None or task.test_positions is None:
+        return {"realistic_shift_accuracy": None, "frame_shift_accuracy": None}
+    # A generator of its own: the draws of the other metrics stay as they were.
+    g = torch.Generator().manual_seed(seed + 7919)
+    n = min(cfg.images, len(task.test_images))
+    s, bs = cfg.max_shift, cfg.batch_size
+    shifts = torch.randint(-s, s + 1, (n, 2), generator=g)
+    index = torch.arange(n)
+    return {
+        "realistic_shift_accuracy": realistic_shift_accuracy(
+            model, task.render, index, task.test_positions[:n], shifts, free=task.free, batch_size=bs
+        ),
+        "frame_shift_accuracy": frame_shift_accuracy(
+            model, task.test_images[:n], task.test_labels[:n], shifts, margin=task.margin,
+            batch_size=bs,
+        ),
+    }  # fmt: skip
 
 
 def _positions(

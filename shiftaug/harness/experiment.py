@@ -33,6 +33,7 @@ from .config import ExperimentConfig, config_from_dict, config_to_dict
 from .data import Task, make_task
 from .evaluate import evaluate, init_consistency
 from .models import build_model, resolve_spec
+from .removal import removal_probe
 from .store import ResultsError, load_checkpoint, read_json, save_checkpoint, write_json
 from .train import train
 
@@ -158,6 +159,7 @@ def _run_one(
     run_dir: Path,
     d: _Dist,
     progress: bool,
+    probes: dict[tuple[str, int], float | None],
 ) -> dict[str, Any] | None:
     model_name, arm_name, seed = cell
     tcfg = cfg.train.for_model(model_name)
@@ -201,6 +203,11 @@ def _run_one(
         return None
     start = time.perf_counter()
     metrics, curves = evaluate(model, task, cfg.eval, seed=cfg.data.seed)
+    if (arm_name, seed) not in probes:  # the probe depends on the arm and seed, not the model
+        probes[(arm_name, seed)] = removal_probe(
+            arm_name, cfg.arms, task, cfg.eval, seed=seed, device=d.device
+        )
+    metrics["removal_probe_accuracy"] = probes[(arm_name, seed)]
     metrics.update(
         consistency_circular_init=init,
         aug_overhead=state.aug_overhead,
@@ -249,6 +256,7 @@ def run_experiment(
     d.barrier()
     task = make_task(cfg.data, margin=cfg.eval.max_shift)
     records: list[dict[str, Any]] = []
+    probes: dict[tuple[str, int], float | None] = {}
     cells = cfg.grid()
     bar = tqdm(cells, desc="runs", disable=not progress or d.rank != 0)
     for cell in bar:
@@ -256,7 +264,7 @@ def run_experiment(
         bar.set_postfix_str(run_dir.name)
         record = d.agree(_finished(run_dir / "result.json") if d.rank == 0 else None)
         if record is None:
-            record = _run_one(cfg, task, cell, run_dir, d, progress)
+            record = _run_one(cfg, task, cell, run_dir, d, progress, probes)
             if record is not None:
                 m = record["metrics"]
                 bar.write(

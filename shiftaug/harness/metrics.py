@@ -40,9 +40,11 @@ __all__ = [
     "accuracy_vs_shift",
     "consistency",
     "flip_rate",
+    "frame_shift_accuracy",
     "invariance_index",
     "position_accuracy",
     "predict",
+    "realistic_shift_accuracy",
     "shift_images",
     "worst_of_k",
 ]
@@ -297,3 +299,58 @@ def invariance_index(
         across_obj = torch.einsum("qod,qpd->qop", z, z)[:, same_pos].mean()  # position fixed
         result[name] = (across_pos - across_obj).item()
     return result
+
+
+def realistic_shift_accuracy(
+    model: nn.Module,
+    render: Render,
+    index: torch.Tensor,
+    positions: torch.Tensor,
+    shifts: torch.Tensor,
+    *,
+    free: int,
+    batch_size: int = 512,
+) -> float:
+    """Accuracy when each object moves by ``shifts`` over its own, unmoved background.
+
+    Object ``index[i]``, originally at ``positions[i]``, is rendered afresh at
+    ``positions[i] + shifts[i]`` (clamped to ``[0, free]``): a *realistic* shift, the object
+    moves in the scene and the camera stays, unlike a frame shift (:func:`frame_shift_accuracy`),
+    where the background moves with it and new context enters at the border.
+
+    Example:
+        >>> import torch
+        >>> from shiftaug.harness.metrics import realistic_shift_accuracy
+        >>> def render(index, pos):  # a bright pixel at pos on a 4x4 canvas; class = its column
+        ...     images = torch.zeros(len(index), 1, 4, 4)
+        ...     images[torch.arange(len(index)), 0, pos[:, 1], pos[:, 0]] = 1.0
+        ...     return images, pos[:, 0]
+        >>> class Column(torch.nn.Module):  # logits: how bright each column is
+        ...     def forward(self, x):
+        ...         return x[:, 0].sum(1)
+        >>> realistic_shift_accuracy(Column(), render, torch.arange(2), torch.tensor([[0, 0], [1, 2]]),
+        ...                          torch.tensor([[1, 1], [9, 0]]), free=3)
+        1.0
+    """
+    moved = (positions + shifts).clamp(0, free)
+    images, labels = render(index, moved)
+    logits = predict(model, images, batch_size=batch_size)
+    return (logits.argmax(1) == labels).float().mean().item()
+
+
+def frame_shift_accuracy(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    shifts: torch.Tensor,
+    *,
+    margin: int,
+    batch_size: int = 512,
+) -> float:
+    """Accuracy when the camera moves by ``shifts``: crops of the scene with real context.
+
+    ``images`` carry ``margin`` pixels of context (``mode="crop"`` of :func:`shift_images`), so
+    the whole view, object and background, moves by ``shifts[i]``.
+    """
+    logits = predict(model, images, shifts, mode="crop", margin=margin, batch_size=batch_size)
+    return (logits.argmax(1) == labels).float().mean().item()

@@ -4,7 +4,9 @@
   panel per model, one line per arm;
 - ``heatmaps.png``: accuracy at every object position, models x arms, training box outlined;
 - ``consistency.png``: circular and crop consistency per model and arm;
-- ``layers.png``: embedding invariance index per layer.
+- ``layers.png``: embedding invariance index per layer;
+- ``placement.png``: realistic vs frame shifts and the removal probe
+  (:mod:`~shiftaug.harness.placement_report`), for runs that measured them.
 
 Runs with several seeds are averaged. A plot without data is skipped, never an error.
 """
@@ -17,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .placement_report import placement_plot
 from .store import atomic_write
 
 __all__ = ["write_plots"]
@@ -200,6 +203,7 @@ def write_plots(runs: list[dict[str, Any]], folder: str | Path) -> list[str]:
         "heatmaps": _heatmaps,
         "consistency": _consistency,
         "layers": _layers,
+        "placement": placement_plot,
     }
     written = []
     for name, make in makers.items():

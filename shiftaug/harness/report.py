@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .placement_report import placement_table
 from .references import metric as _metric
 from .references import reference_rows
 from .references import spec_of as _spec
@@ -257,6 +258,19 @@ def write_report(out: str | Path) -> Path:
             "Accuracy at the training positions / elsewhere on the canvas (gap in points).",
             "",
             *positions,
+            "",
+        ]
+    moved = placement_table(runs)
+    if moved:
+        lines += [
+            "## Realistic shifts, frame shifts and the removal probe",
+            "",
+            "Accuracy when the object moves over its unmoved background (realistic), when the "
+            "camera moves by the same shifts (frame, real context), at every position of the "
+            "canvas, and the accuracy of a probe telling from which half of the canvas a "
+            "relocating arm removed the object (50 = no trace; – for arms that remove nothing).",
+            "",
+            *moved,
             "",
         ]
     blur = _blur_pairs(runs, table)

@@ -45,7 +45,7 @@ from ..functional._placement import mask_any
 from ..params._placement import draw_positions
 from .sources import load_digits, texture_bank
 
-__all__ = ["CLASS_NAMES", "OBJECT_KINDS", "Scenes", "coin_photo", "make_scenes"]
+__all__ = ["CLASS_NAMES", "OBJECT_KINDS", "Scenes", "coin_photo", "make_scenes", "object_bank"]
 
 OBJECT_KINDS = ("digits", "shapes", "coins")
 CLASS_NAMES = (*(str(d) for d in range(10)), "disk", "square", "triangle", "cross", "coin")
@@ -136,6 +136,44 @@ def make_scenes(
     valid = mask_any(masks, (-2, -1))
     boxes = masks_to_boxes(masks)[0]
     return Scenes(images.clamp(0, 1), masks, valid, labels, boxes)
+
+
+def object_bank(
+    count: int,
+    side: int,
+    *,
+    kinds: tuple[str, ...] = OBJECT_KINDS,
+    channels: int = 3,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``count`` single objects of ``side`` pixels, the kind of each drawn from ``kinds``.
+
+    Returns:
+        ``(pictures, masks, labels)``: ``(count, channels, side, side)`` float32 (zero outside
+        the object), ``(count, 1, side, side)`` bool instance masks, ``(count,)`` int64 class
+        ids (:data:`CLASS_NAMES`).
+
+    Example:
+        >>> import torch
+        >>> from shiftaug.harness.scenes import object_bank
+        >>> pictures, masks, labels = object_bank(6, 12, generator=torch.Generator().manual_seed(0))
+        >>> pictures.shape, masks.shape, bool(masks.flatten(1).any(1).all())
+        (torch.Size([6, 3, 12, 12]), torch.Size([6, 1, 12, 12]), True)
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise ValueError(f"`count` must be an int >= 0, but got {describe(count)}.")
+    for kind in kinds:
+        check_choice("kinds", kind, OBJECT_KINDS)
+    which = torch.randint(len(kinds), (count,), generator=generator).tolist()
+    colour = 0.15 + 0.85 * torch.rand(count, 3, generator=generator)
+    pictures = torch.zeros(count, channels, side, side)
+    masks = torch.zeros(count, 1, side, side, dtype=torch.bool)
+    labels = torch.zeros(count, dtype=torch.int64)
+    for n in range(count):  # building objects is setup, not a hot path
+        picture, mask, label = _object(kinds[which[n]], side, colour[n], generator)
+        pictures[n] = (picture.mean(0, keepdim=True) if channels == 1 else picture) * mask
+        masks[n, 0], labels[n] = mask, label
+    return pictures, masks, labels
 
 
 def _sprites(

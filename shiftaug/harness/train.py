@@ -136,7 +136,7 @@ def train(
             _sync(device)
             t0 = time.perf_counter()
             if arm is not None:
-                x = arm(x, m)
+                x = arm(x, m, y)
                 _sync(device)
             t1 = time.perf_counter()
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):

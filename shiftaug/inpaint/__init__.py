@@ -1,13 +1,14 @@
 """Hole-filling backends behind one protocol: ``(images, holes) -> images``.
 
-Importing this package registers every backend; OpenCV and diffusers are imported only when a
-backend that needs them is called or built.
+Importing this package registers every backend; OpenCV, diffusers and safetensors are imported
+only when a backend that needs them is called or built. The ``learned`` backend
+(:mod:`shiftaug.inpaint.learned`) is a GAN inpainter shiftaug trains itself.
 
 Example:
     >>> import torch
     >>> from shiftaug.inpaint import available_inpainters, get_inpainter
     >>> available_inpainters()
-    ('blur', 'constant', 'diffusers', 'generative', 'harmonic', 'mean', 'navier_stokes', 'pull_push', 'repaint', 'telea')
+    ('blur', 'constant', 'diffusers', 'generative', 'harmonic', 'learned', 'mean', 'navier_stokes', 'pull_push', 'repaint', 'telea')
     >>> images = torch.rand(4, 3, 32, 32)
     >>> holes = torch.zeros(4, 1, 32, 32, dtype=torch.bool)
     >>> holes[..., 8:20, 10:24] = True
@@ -28,6 +29,7 @@ from ._baselines import BlurInpainter, ConstantInpainter, MeanInpainter
 from ._classical import OpenCVInpainter
 from ._generative import DiffusersInpainter, RePaintInpainter, load_pipeline
 from ._harmonic import HarmonicInpainter, PullPushInpainter, harmonic_fill, pull_push_fill
+from .learned import LearnedInpainter
 
 __all__ = [
     "BlurInpainter",
@@ -35,6 +37,7 @@ __all__ = [
     "DiffusersInpainter",
     "HarmonicInpainter",
     "Inpainter",
+    "LearnedInpainter",
     "MeanInpainter",
     "OpenCVInpainter",
     "PullPushInpainter",

@@ -1,0 +1,85 @@
+"""The placement experiment's part of the report: realistic vs frame shifts, the removal probe.
+
+Used by :mod:`~shiftaug.harness.report` (a table) and :mod:`~shiftaug.harness.plots`
+(``placement.png``) for any results that hold ``realistic_shift_accuracy``; runs without it
+are left out. Means and standard deviations are over seeds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["PLACEMENT_METRICS", "placement_plot", "placement_table"]
+
+PLACEMENT_METRICS = (
+    ("accuracy", "accuracy"),
+    ("realistic_shift_accuracy", "realistic shifts"),
+    ("frame_shift_accuracy", "frame shifts"),
+    ("grid_accuracy", "every position"),
+    ("removal_probe_accuracy", "removal probe"),
+)
+
+
+def _rows(runs: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    from .report import summarize
+
+    table = summarize(runs)
+    return {k: v for k, v in table.items() if v.get("realistic_shift_accuracy") is not None}
+
+
+def _cell(value: tuple[float, float] | None) -> str:
+    if value is None:
+        return "–"
+    mean, std = value
+    return f"{100 * mean:.1f} ± {100 * std:.1f}"
+
+
+def placement_table(runs: list[dict[str, Any]]) -> list[str]:
+    """Markdown lines: one row per model and arm (empty when no run has these metrics)."""
+    rows = _rows(runs)
+    if not rows:
+        return []
+    lines = [
+        "| model | arm | " + " | ".join(name for _, name in PLACEMENT_METRICS) + " |",
+        "|---|---|" + "---:|" * len(PLACEMENT_METRICS),
+    ]
+    for (model, arm), row in rows.items():
+        cells = [_cell(row.get(key)) for key, _ in PLACEMENT_METRICS]
+        lines.append(f"| {model} | {arm} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def placement_plot(runs: list[dict[str, Any]], plt: Any) -> Any:
+    """Bars with seed error bars: realistic shifts, frame shifts, removal probe; arms per model."""
+    rows = _rows(runs)
+    if not rows:
+        return None
+    models = list(dict.fromkeys(m for m, _ in rows))
+    arms = list(dict.fromkeys(a for _, a in rows))
+    metrics = PLACEMENT_METRICS[1:3] + PLACEMENT_METRICS[4:]
+    fig, axes = plt.subplots(
+        1, len(metrics), figsize=(5.2 * len(metrics), 0.35 * len(arms) * len(models) + 1.8)
+    )
+    cycle = plt.get_cmap("tab10")
+    height = 0.8 / len(models)
+    for ax, (key, title) in zip(axes, metrics, strict=True):
+        for j, model in enumerate(models):
+            cells = [rows.get((model, arm), {}).get(key) for arm in arms]
+            means = [100 * c[0] if c else np.nan for c in cells]
+            stds = [100 * c[1] if c else 0.0 for c in cells]
+            ax.barh(np.arange(len(arms)) + j * height, means, height, xerr=stds, capsize=2,
+                    color=cycle(j), label=model)  # fmt: skip
+        ax.set_yticks(np.arange(len(arms)) + height * (len(models) - 1) / 2, arms, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlabel("%")
+        ax.set_title(
+            title + (" (50 = no trace)" if key == "removal_probe_accuracy" else ""), fontsize=9
+        )
+        if key == "removal_probe_accuracy":
+            ax.axvline(50, color="grey", ls="--", lw=0.8)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
