@@ -27,13 +27,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import time
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from _fill_quality import quality
 from common import RESULTS, Measurement, environment, measure_interleaved, write_results
 from torch import nn
 
@@ -69,6 +67,28 @@ def held_out(count: int, size: int, kind: str) -> tuple[torch.Tensor, torch.Tens
     return (crops * 255).round().to(torch.uint8), holes
 
 
+def quality(filled: torch.Tensor, truth: torch.Tensor, holes: torch.Tensor) -> tuple[float, float]:
+    """PSNR over the pooled hole pixels and mean SSIM over the holes' boxes (``_fill_quality``'s
+    definitions; boxes narrower than SSIM's 7x7 window are widened to 7 inside the image)."""
+    from skimage.metrics import structural_similarity
+
+    mask = holes.expand_as(truth)
+    error = filled[mask].double() - truth[mask].double()
+    psnr = 10 * float(torch.log10(255**2 / (error**2).mean().clamp_min(1e-10)))
+    ssims = []
+    size = truth.shape[-1]
+    for out, ref, hole in zip(filled.numpy(), truth.numpy(), holes[:, 0].numpy(), strict=True):
+        rows, cols = np.nonzero(hole)
+        box = [slice(None)]
+        for low, high in ((rows.min(), rows.max() + 1), (cols.min(), cols.max() + 1)):
+            grow = max(0, 7 - (high - low))
+            low = max(0, min(low - grow // 2, size - 7))
+            box.append(slice(low, max(high, low + 7)))
+        ssims.append(structural_similarity(out[tuple(box)], ref[tuple(box)], data_range=255,
+                                           channel_axis=0, win_size=7))  # fmt: skip
+    return psnr, float(np.mean(ssims))
+
+
 def _windows(holes: torch.Tensor, per_image: int, g: torch.Generator) -> torch.Tensor:
     """``(N, per_image, 2)`` top-left corners of PATCH windows centred on random hole pixels."""
     size = holes.shape[-1]
@@ -87,40 +107,55 @@ def _patches(images: torch.Tensor, corners: torch.Tensor) -> torch.Tensor:
         for n in range(images.shape[0])
         for y, x in corners[n].tolist()
     ]
-    return torch.stack(out).float() / 255 - 0.5
+    patches = torch.stack(out).float() / 255
+    return patches - patches.mean((2, 3), keepdim=True)  # texture, not brightness
 
 
-def _detector() -> nn.Module:
+def _detector(width: int = 16) -> nn.Module:
+    def block(cin: int, cout: int, stride: int) -> list[nn.Module]:
+        return [nn.Conv2d(cin, cout, 3, stride, 1), nn.BatchNorm2d(cout), nn.ReLU()]
+
     return nn.Sequential(
-        nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(),
-        nn.Conv2d(32, 32, 3, stride=2, padding=1), nn.ReLU(),
-        nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU(),
-        nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 1),
+        *block(3, width, 1), *block(width, width, 2), *block(width, 2 * width, 2),
+        *block(2 * width, 2 * width, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        nn.Linear(2 * width, 1),
     )  # fmt: skip
 
 
 def detectability(
-    real: torch.Tensor, filled: torch.Tensor, holes: torch.Tensor, *, seed: int, epochs: int = 30
-) -> float:
+    cases: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
+    *,
+    seed: int,
+    epochs: int = 30,
+    per_image: int = 8,
+) -> dict[str, float]:
     """Held-out accuracy of a CNN trained to tell filled patches from real ones (0.5 = chance).
 
-    Images ``[0, 0.6 N)`` train the detector, the rest test it; each image gives 4 patches
-    centred on hole pixels, from the filled image (label 1) and the real one (label 0).
+    ``cases`` maps a hole kind to ``(real, filled, holes)`` (uint8 images, bool holes). Each
+    image gives ``per_image`` 32x32 patches centred on random hole pixels, from the filled image
+    (label 1) and the same windows of the real one (label 0). One detector learns from the first
+    60% of the images of every kind and is scored on the other 40%, per kind and overall.
     """
     g = torch.Generator().manual_seed(seed)
-    corners = _windows(holes, 4, g)
-    split = int(0.6 * real.shape[0])
-    data = {}
-    for name, part in (("train", slice(0, split)), ("test", slice(split, None))):
-        x = torch.cat([_patches(real[part], corners[part]), _patches(filled[part], corners[part])])
-        y = torch.cat([torch.zeros(len(x) // 2), torch.ones(len(x) // 2)])
-        data[name] = (x, y)
+    train, test = [], {}
+    for kind, (real, filled, holes) in cases.items():
+        corners = _windows(holes, per_image, g)
+        split = int(0.6 * real.shape[0])
+        for part, store in ((slice(0, split), None), (slice(split, None), kind)):
+            x = torch.cat(
+                [_patches(real[part], corners[part]), _patches(filled[part], corners[part])]
+            )
+            y = torch.cat([torch.zeros(len(x) // 2), torch.ones(len(x) // 2)])
+            if store is None:
+                train.append((x, y))
+            else:
+                test[store] = (x, y)
+    x, y = (torch.cat(parts) for parts in zip(*train, strict=True))
     torch.manual_seed(seed)
     model = _detector()
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-    x, y = data["train"]
     for _ in range(epochs):
+        model.train()
         order = torch.randperm(len(x), generator=g)
         for start in range(0, len(x), 64):
             batch = order[start : start + 64]
@@ -128,9 +163,13 @@ def detectability(
             opt.zero_grad()
             loss.backward()
             opt.step()
+    model.eval()
+    scores = {}
     with torch.no_grad():
-        x, y = data["test"]
-        return float(((model(x)[:, 0] > 0).float() == y).float().mean())
+        for kind, (tx, ty) in test.items():
+            scores[kind] = float(((model(tx)[:, 0] > 0).float() == ty).float().mean())
+    scores["all"] = float(np.mean(list(scores.values())))
+    return scores
 
 
 def _fills(checkpoint: str | None) -> dict[str, Any]:
@@ -156,6 +195,7 @@ def run(
     results: dict[str, Any] = {}
     measurements: list[Measurement] = []
     for size in sizes:
+        cases: dict[str, dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]] = {}
         for kind in HOLE_KINDS:
             truth, holes = held_out(count, size, kind)
             damaged = truth.masked_fill(holes, 0)  # no method ever sees the true hole content
@@ -163,13 +203,8 @@ def run(
             for name, fill in fills.items():
                 filled = fill(damaged, holes)
                 psnr, ssim = quality(filled, truth, holes)
-                scores = [
-                    detectability(truth, filled, holes, seed=s, epochs=epochs)
-                    for s in range(detector_seeds)
-                ]
-                cell[name] = {"psnr": psnr, "ssim": ssim, "detect": scores}
-                print(f"{size}px {kind:8s} {name:15s} PSNR {psnr:6.2f}  SSIM {ssim:.3f}  "
-                      f"detect {statistics.mean(scores):.3f}", flush=True)  # fmt: skip
+                cell[name] = {"psnr": psnr, "ssim": ssim, "detect": []}
+                cases.setdefault(name, {})[kind] = (truth, filled, holes)
             fns = {
                 name: (lambda f=fill, x=damaged, h=holes: f(x, h)) for name, fill in fills.items()
             }
@@ -180,25 +215,56 @@ def run(
             measurements += timed.values()
             for name, m in timed.items():
                 cell[name]["images_per_s"] = m.items_per_s
+        for name, by_kind in cases.items():
+            for seed in range(detector_seeds):
+                scores = detectability(by_kind, seed=seed, epochs=epochs)
+                for kind in HOLE_KINDS:
+                    results[str(size)][kind][name]["detect"].append(scores[kind])
+            for kind in HOLE_KINDS:
+                v = results[str(size)][kind][name]
+                print(f"{size}px {kind:8s} {name:15s} PSNR {v['psnr']:6.2f}  SSIM {v['ssim']:.3f}  "
+                      f"detect {statistics.mean(v['detect']):.3f}", flush=True)  # fmt: skip
     return measurements, results
 
 
-def training_speed(sizes: list[int], steps: int) -> dict[str, float]:
-    """Seconds per training step of the quick preset's networks at each size (batch 16)."""
-    from shiftaug.inpaint.learned import train_inpainter
+def training_speed(sizes: list[int], steps: int, device: str = "cpu") -> dict[str, float]:
+    """Seconds per training step (critic + generator, the loop only) of the quick preset's
+    networks at each size, batch 16, on ``device``."""
+    import tempfile
+
+    from shiftaug.inpaint.learned import load_inpainter, train_inpainter
 
     out: dict[str, float] = {}
     for size in sizes:
-        cfg = load_inpainter_config("quick", overrides=[f"size={size}", f"steps={steps}", "eval_every=0",
-                                                        f"checkpoint_every={steps}"])  # fmt: skip
-        import tempfile
-
+        overrides = [f"size={size}", f"steps={steps}", "eval_every=0", f"checkpoint_every={steps}",
+                     f"device={device}", f"threads={torch.get_num_threads()}", "eval_images=4"]  # fmt: skip
+        cfg = load_inpainter_config("quick", overrides=overrides)
         with tempfile.TemporaryDirectory() as folder:
-            start = time.perf_counter()
-            train_inpainter(cfg, folder, progress=False)
-            total = time.perf_counter() - start
-        out[str(size)] = total / steps
+            path = train_inpainter(cfg, folder, progress=False)
+            assert path is not None
+            out[str(size)] = load_inpainter(path)[1]["train_time_s"] / steps
     return out
+
+
+def gpu_speed(
+    sizes: list[int], count: int, checkpoint: str | None, repeats: int
+) -> list[Measurement]:
+    """images/s of the torch backends on CUDA (empty without a GPU); Telea is CPU-only."""
+    if not torch.cuda.is_available():
+        return []
+    fills = {
+        k: v for k, v in _fills(checkpoint).items() if k in ("learned", "harmonic", "pull_push")
+    }
+    measurements: list[Measurement] = []
+    for size in sizes:
+        truth, holes = held_out(count, size, "objects")
+        x, h = truth.cuda().masked_fill(holes.cuda(), 0), holes.cuda()
+        fns = {name: (lambda f=fill, x=x, h=h: f(x, h)) for name, fill in fills.items()}
+        measurements += measure_interleaved(
+            fns, suite="learned_inpainter", case=f"cuda objects {count}x3x{size}x{size} uint8",
+            items=count, repeats=repeats, device="cuda",
+        ).values()  # fmt: skip
+    return measurements
 
 
 def _mean(values: list[float]) -> float:
@@ -273,8 +339,11 @@ def table(summary: dict[str, Any], count: int) -> str:
                 f"| {size} | {name} | {v['psnr']:.2f} | {v['ssim']:.3f} | {v['detect']:.3f} | "
                 f"{v['images_per_s']:.0f} | {v['images_per_s'] / base:.2f}x |"
             )
-    lines += ["", "Training (quick preset's networks, batch 16, CPU): " + ", ".join(
-        f"{size} px {s:.2f} s/step" for size, s in summary["train_step_s"].items())]  # fmt: skip
+    lines += ["", "Training (quick preset's networks, batch 16): " + ", ".join(
+        f"{key} px {s:.2f} s/step" for key, s in summary["train_step_s"].items())]  # fmt: skip
+    gpu = summary.get("gpu_images_per_s") or {}
+    lines += ["", "GPU (CUDA) images/s: " + (", ".join(f"{k} {v:.0f}" for k, v in gpu.items())
+              or "no GPU in this run")]  # fmt: skip
     lines.append("")
     for name, t in summary["targets"].items():
         verdict = "PASS" if t["pass"] else "FAIL"
@@ -329,7 +398,13 @@ def main(argv: list[str] | None = None) -> int:
     from shiftaug.inpaint.learned import load_inpainter
 
     info = load_inpainter(args.checkpoint or DEFAULT_MODEL)[1]
-    summary = summarise(results, training_speed(sizes, steps), info)
+    gpu = gpu_speed(sizes, count, args.checkpoint, repeats)
+    measurements += gpu
+    steps_s = {f"cpu {k}": v for k, v in training_speed(sizes, steps).items()}
+    if torch.cuda.is_available():
+        steps_s.update({f"cuda {k}": v for k, v in training_speed(sizes, steps, "cuda").items()})
+    summary = summarise(results, steps_s, info)
+    summary["gpu_images_per_s"] = {f"{m.case} / {m.method}": m.items_per_s for m in gpu}
     text = table(summary, count)
     print(text)
     out = RESULTS if args.out is None else __import__("pathlib").Path(args.out)

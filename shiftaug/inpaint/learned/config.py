@@ -36,7 +36,9 @@ class InpainterConfig:
     net: NetConfig = field(default_factory=NetConfig)
     critic_width: int = 32
     critic_layers: int = 3
-    rec_weight: float = 1.0  # L1 in the hole: keeps the fill faithful (PSNR)
+    rec_weight: float = 1.0  # L1 in the hole, per pixel
+    low_weight: float = 1.0  # L1 of 4x4 block means in the hole: the low frequencies (PSNR)
+    texture_weight: float = 0.0  # match the local high-frequency energy of the photo
     adv_weight: float = 0.05  # non-saturating GAN loss on patches that touch the hole
     fm_weight: float = 1.0  # critic feature matching (pix2pixHD): stabilises the GAN
     holes: list[str] = field(default_factory=lambda: list(HOLE_KINDS))
