@@ -22,7 +22,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 _NEEDED = ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.python", "griffe")
-_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+_VOID = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "wbr",
+}
 # Markdown turns :class:`X` into ":class:" + <code>X</code>: the role's name is what shows.
 _ROLE = re.compile(r":(?:py:)?(?:class|func|mod|meth|data|attr|exc|obj|const):")
 _LATEX = re.compile(r"\\\(|\\\[|\$\$|\\begin\{|\\frac|\\text\{")
