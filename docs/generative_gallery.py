@@ -45,7 +45,9 @@ def fills(plt, checkpoint: str | None) -> None:  # type: ignore[no-untyped-def]
         for name, opts in FILLS
     ]  # fmt: skip
     rows = [("strokes", 3), ("boxes", 5), ("objects", 1), ("objects", 7)]
-    fig, axes = plt.subplots(len(rows), 2 + len(backends), figsize=(1.9 * (2 + len(backends)), 2.0 * len(rows)))
+    fig, axes = plt.subplots(
+        len(rows), 2 + len(backends), figsize=(1.9 * (2 + len(backends)), 2.0 * len(rows))
+    )
     for r, (kind, index) in enumerate(rows):
         truth, holes = held_out(8, 128, kind)
         truth, holes = truth[index : index + 1], holes[index : index + 1]
@@ -68,7 +70,9 @@ def relocations(plt, checkpoint: str | None) -> None:  # type: ignore[no-untyped
     images, masks = task.train_images, task.train_masks
     options = {"checkpoint": checkpoint} if checkpoint else {}
     columns = [("constant", {}), ("harmonic", {}), ("learned", options)]
-    fig, axes = plt.subplots(len(images), 1 + len(columns), figsize=(2.0 * (1 + len(columns)), 2.0 * len(images)))
+    fig, axes = plt.subplots(
+        len(images), 1 + len(columns), figsize=(2.0 * (1 + len(columns)), 2.0 * len(images))
+    )
     for c, (name, opts) in enumerate(columns, start=1):
         t = RandomRelocate(name, inpainter_options=opts, generator=torch.Generator().manual_seed(0))
         out = t(images, masks).image

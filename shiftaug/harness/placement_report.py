@@ -11,8 +11,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PLACEMENT_METRICS", "placement_plot", "placement_table"]
+__all__ = ["CAPTION", "PLACEMENT_METRICS", "placement_plot", "placement_table"]
 
+CAPTION = (
+    "Accuracy (%) when the object moves over its unmoved background (realistic shifts) and "
+    "when the camera moves by the same shifts (frame shifts, real context), and the accuracy of "
+    "a probe telling from which half of the canvas a relocating arm removed the object (50 = "
+    "no trace left; arms that remove nothing have no bar). Bars: mean over seeds; error bars: "
+    "standard deviation over seeds."
+)
 PLACEMENT_METRICS = (
     ("accuracy", "accuracy"),
     ("realistic_shift_accuracy", "realistic shifts"),
@@ -22,11 +29,22 @@ PLACEMENT_METRICS = (
 )
 
 
-def _rows(runs: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-    from .report import summarize
-
-    table = summarize(runs)
-    return {k: v for k, v in table.items() if v.get("realistic_shift_accuracy") is not None}
+def _rows(
+    runs: list[dict[str, Any]],
+) -> dict[tuple[str, str], dict[str, tuple[float, float] | None]]:
+    """``(mean, std over seeds)`` of each placement metric per ``(model, arm)``."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for run in runs:
+        if run["metrics"].get("realistic_shift_accuracy") is not None:
+            groups.setdefault((run["model"], run["arm"]), []).append(run["metrics"])
+    rows: dict[tuple[str, str], dict[str, tuple[float, float] | None]] = {}
+    for key, metrics in groups.items():
+        rows[key] = {}
+        for name, _ in PLACEMENT_METRICS:
+            values = [float(m[name]) for m in metrics if m.get(name) is not None]
+            std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+            rows[key][name] = (float(np.mean(values)), std) if values else None
+    return rows
 
 
 def _cell(value: tuple[float, float] | None) -> str:

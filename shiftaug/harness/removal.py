@@ -24,9 +24,9 @@ import torch
 
 from .arms import make_arm
 from .config import ArmConfig, EvalConfig, TrainConfig
-from .data import Task
 from .metrics import predict
 from .models import build_model
+from .task import Task
 from .train import train
 
 __all__ = ["removal_probe"]
