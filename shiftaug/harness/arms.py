@@ -14,7 +14,7 @@ baseline draws one crop per call, so it is applied per sample, as a ``Dataset`` 
 | ``crop`` | torchvision ``v2.RandomCrop(size, padding=crop_padding)``: the baseline in use today |
 | ``relocate`` | :class:`shiftaug.RandomRelocate`: the object cut out along its mask, moved anywhere it fits, the hole inpainted by ``inpainter`` |
 | ``relocate_<backend>`` | the same with the hole filled by inpainting backend ``<backend>`` (``relocate_constant``, ``relocate_harmonic``, ``relocate_learned``, ...) |
-| ``copypaste`` | :class:`shiftaug.CopyPaste` within each class of the batch: a second object of the *same* class pasted where it overlaps nothing, so the label stays true |
+| ``copypaste`` | Simple Copy-Paste (Ghiasi et al. 2021) restricted to donors of the *same* class: each image receives the object of another image of its class in the batch, pasted whole where it overlaps nothing (``shiftaug.functional.paste_objects``, the kernel behind :class:`shiftaug.CopyPaste`), so the label stays true |
 
 The ``learned`` backend is deterministic and costs far more than a training step of the small
 models here, so its relocate arm memoises each image's fill (keyed by the image's and hole's
@@ -164,21 +164,36 @@ _MEMOS: dict[str, _MemoFill] = {}
 def _class_copy_paste(
     generator: torch.Generator,
 ) -> Callable[[torch.Tensor, torch.Tensor | None, torch.Tensor | None], torch.Tensor]:
-    from .. import CopyPaste
-
-    paste = CopyPaste(num_objects=1, policy="non_overlapping", generator=generator)
+    from ..functional import paste_objects
+    from ..params import sample_positions
 
     def arm(
         images: torch.Tensor, masks: torch.Tensor | None, labels: torch.Tensor | None
     ) -> torch.Tensor:
         if masks is None or labels is None:
             raise ValueError("`arm` 'copypaste' needs the batch's masks and labels.")
-        out = images.clone()
-        # CopyPaste draws each image's donor from its batch: one call per class keeps labels true.
-        for label in labels.unique().tolist():
-            index = (labels == label).nonzero()[:, 0]
-            if len(index) > 1:
-                out[index] = paste(images[index], masks[index]).image
+        count = len(labels)
+        device = labels.device
+        # Donors: the batch grouped by class in a random order; each image takes the next one of
+        # its group (cyclically), so every paste keeps the label true. A class alone: no paste.
+        tie = torch.randperm(count, generator=generator, device=generator.device).to(device)
+        order = torch.argsort(labels * count + tie)
+        ranked = labels[order]
+        first = torch.searchsorted(ranked, ranked)  # start of each image's group
+        after = torch.arange(1, count + 1, device=device)
+        after = torch.where(
+            (after < count) & (ranked[after.clamp(max=count - 1)] == ranked), after, first
+        )
+        donor = torch.empty_like(order)
+        donor[order] = order[after]
+        # Anywhere the donor's object fits whole without touching the image's own object.
+        shift, found = sample_positions(
+            masks[donor, 0], policy="non_overlapping", occupied=masks[:, 0], generator=generator
+        )
+        placed = found & (donor != torch.arange(count, device=device))
+        out, _ = paste_objects(
+            images, images, masks, donor[:, None], shift[:, None], placed[:, None]
+        )
         return out
 
     return arm

@@ -91,7 +91,8 @@ def _objects(cfg: DataConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]
     if cfg.dataset == "scenes":
         # Tinted digits, shapes and segmented coins (shiftaug.harness.scenes), hard masks.
         g = torch.Generator().manual_seed(cfg.seed + 1)
-        pictures, masks, labels = object_bank(count, s, generator=g)
+        # Balanced classes and bright tints: every object stands out from the dimmed photo.
+        pictures, masks, labels = object_bank(count, s, brightness=(0.4, 1.0), generator=g)
         return pictures, masks.float(), labels
     images, _, labels = load_digits(cfg.dataset)
     if images.shape[-1] != s:

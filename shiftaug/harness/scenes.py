@@ -144,9 +144,21 @@ def object_bank(
     *,
     kinds: tuple[str, ...] = OBJECT_KINDS,
     channels: int = 3,
+    balanced: bool = True,
+    brightness: tuple[float, float] = (0.15, 1.0),
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``count`` single objects of ``side`` pixels, the kind of each drawn from ``kinds``.
+    """``count`` single objects of ``side`` pixels drawn from ``kinds``.
+
+    Args:
+        count: number of objects.
+        side: their size in pixels.
+        kinds: object sources (:data:`OBJECT_KINDS`).
+        channels: 3 (RGB) or 1.
+        balanced: draw each kind in proportion to its number of classes (digits 10, shapes 4,
+            coins 1), so every class is about equally frequent; ``False``: kinds equally often.
+        brightness: range of each colour channel of an object's tint.
+        generator: random source.
 
     Returns:
         ``(pictures, masks, labels)``: ``(count, channels, side, side)`` float32 (zero outside
@@ -164,8 +176,11 @@ def object_bank(
         raise ValueError(f"`count` must be an int >= 0, but got {describe(count)}.")
     for kind in kinds:
         check_choice("kinds", kind, OBJECT_KINDS)
-    which = torch.randint(len(kinds), (count,), generator=generator).tolist()
-    colour = 0.15 + 0.85 * torch.rand(count, 3, generator=generator)
+    classes = {"digits": 10.0, "shapes": float(len(_SHAPES)), "coins": 1.0}
+    weights = torch.tensor([classes[k] if balanced else 1.0 for k in kinds])
+    which = torch.multinomial(weights, count, replacement=True, generator=generator).tolist()
+    low, high = brightness
+    colour = low + (high - low) * torch.rand(count, 3, generator=generator)
     pictures = torch.zeros(count, channels, side, side)
     masks = torch.zeros(count, 1, side, side, dtype=torch.bool)
     labels = torch.zeros(count, dtype=torch.int64)

@@ -14,7 +14,8 @@ from shiftaug.inpaint import available_inpainters, get_inpainter, inpaint
 from tests.checkers import all_dtypes, assert_same_bits
 
 # name -> options; every registered backend that needs no model appears here (see the
-# registry test below), the generative ones are tested in test_generative.py.
+# registry test below), the generative ones are tested in test_generative.py and the learned
+# one (a shipped model file) in test_learned_backend.py.
 BACKENDS = {
     "blur": {"sigma": 2.0},
     "constant": {"value": 0.25},
@@ -25,6 +26,7 @@ BACKENDS = {
     "telea": {"radius": 3},
 }
 GENERATIVE = {"diffusers", "generative", "repaint"}
+LEARNED = {"learned"}
 
 
 def _batch(
@@ -42,7 +44,7 @@ def _batch(
 
 
 def test_every_registered_backend_is_tested() -> None:
-    assert set(available_inpainters()) == set(BACKENDS) | GENERATIVE
+    assert set(available_inpainters()) == set(BACKENDS) | GENERATIVE | LEARNED
 
 
 @pytest.mark.parametrize("name", sorted(BACKENDS))

@@ -103,8 +103,10 @@ def _blocks(x: torch.Tensor) -> torch.Tensor:
 
 
 def _high_pass(x: torch.Tensor) -> torch.Tensor:
-    """``|x - 3x3 mean|``: the fine texture a smooth fill lacks."""
-    return (x - F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), 3, 1)).abs()
+    """``|grey - 3x3 mean of grey|``: the fine texture a smooth fill lacks (luminance only, so
+    the loss never pays for colour noise)."""
+    grey = x.mean(1, keepdim=True)
+    return (grey - F.avg_pool2d(F.pad(grey, (1, 1, 1, 1), mode="reflect"), 3, 1)).abs()
 
 
 def _hole_l1(a: torch.Tensor, b: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
