@@ -66,6 +66,8 @@ def paste_pixels(
     index: torch.Tensor,
     shift: torch.Tensor,
     placed: torch.Tensor,
+    *,
+    antialias: bool = False,
 ) -> PastedPixels:
     """Paste objects of ``source`` into ``out`` **in place**, whole pixels, later rounds on top.
 
@@ -73,6 +75,10 @@ def paste_pixels(
     masks round by round (see :func:`shiftaug.functional.paste_objects`). Pixel counts are data
     dependent, so this synchronises with the host three times (to enumerate box rows, their
     pixels, and to list the visible ones); nothing else waits for the device.
+
+    With ``antialias`` the pixels of each object's edge are mixed with what lies under them as
+    :func:`~shiftaug.functional.blend_images` does in mode ``"antialias"``, round after round
+    (then every pasted pixel is written, not only the visible ones).
 
     Args:
         out: ``(N, C, H, W)`` contiguous canvases, written in place.
@@ -151,7 +157,11 @@ def paste_pixels(
     shown = where.index_select(0, torch.nonzero(on_top).flatten())
     if rounds == 1:
         top.index_fill_(0, shown[:, 1], 0)
-    _copy_channels(out, source, shown[:, 2], shown[:, 3], plane)
+    if antialias:
+        moves = (which, move, image_of)
+        _paste_antialiased(out, source, source_masks, where[pasted], moves, rounds)
+    else:
+        _copy_channels(out, source, shown[:, 2], shown[:, 3], plane)
     covered = where.index_select(0, torch.nonzero(pasted & ~on_top).flatten())
     visible, hidden = (_counts(rows[:, 5], pairs).view(batch, rounds) for rows in (shown, covered))
     clipped = ((low != moved[:, :2]) | (high != moved[:, 2:])).any(-1).view(batch, rounds)
@@ -159,6 +169,51 @@ def paste_pixels(
         shown[:, 1], shown[:, 5], image_of.index_select(0, shown[:, 5]), covered[:, 1], covered[:, 5], top.view(batch, height, width),
         visible + hidden, visible, moved.to(torch.float32).view(batch, rounds, 4), clipped,
     )  # fmt: skip
+
+
+def _paste_antialiased(
+    out: torch.Tensor,
+    source: torch.Tensor,
+    source_masks: torch.Tensor,
+    rows: torch.Tensor,
+    moves: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    rounds: int,
+) -> None:
+    """Write every pasted pixel ``rows`` (the enumeration table of :func:`paste_pixels`), round
+    by round, mixed with what is under it by the object's 3x3 coverage (see
+    :func:`~shiftaug.functional._blend.coverage`)."""
+    which, move, image_of = moves
+    channels, height, width = out.shape[-3:]
+    plane = height * width
+    entry = rows[:, 5]
+    local = rows[:, 1] - image_of.index_select(0, entry) * plane
+    y, x = torch.div(local, width, rounding_mode="floor"), local.remainder(width)
+    shift = move.index_select(0, entry)
+    base = which.index_select(0, entry) * plane
+    flat_masks = source_masks.reshape(-1)
+    count = torch.zeros_like(y)
+    for oy in (-1, 0, 1):  # the moved mask at the 3x3 neighbours, edge replicated
+        qy = (y + oy).clamp(0, height - 1) - shift[:, 1]
+        for ox in (-1, 0, 1):
+            qx = (x + ox).clamp(0, width - 1) - shift[:, 0]
+            inside = (qy >= 0) & (qy < height) & (qx >= 0) & (qx < width)
+            position = base + qy.clamp(0, height - 1) * width + qx.clamp(0, width - 1)
+            count += inside & flat_masks.take(position)
+    compute = torch.float64 if out.dtype == torch.float64 else torch.float32
+    alpha = (count.to(compute) / 9)[:, None]
+    step = torch.arange(channels, device=out.device) * plane
+    flat_out, flat_source = out.view(-1), source.reshape(-1)
+    for j in range(rounds):  # one writer per pixel within a round
+        now = torch.nonzero(rows[:, 6] == j).flatten()
+        src = (rows[now, 2, None] + step).flatten()
+        dst = (rows[now, 3, None] + step).flatten()
+        front = flat_source.index_select(0, src).view(-1, channels)
+        under = flat_out.index_select(0, dst).view(-1, channels)
+        mixed = torch.lerp(under.to(compute), front.to(compute), alpha[now])
+        if not out.dtype.is_floating_point:
+            mixed = mixed.round_().clamp_(0, 255)
+        value = torch.where(alpha[now] == 1, front, mixed.to(out.dtype))
+        flat_out.index_copy_(0, dst, value.flatten())
 
 
 def _runs(counts: torch.Tensor, device: torch.device) -> torch.Tensor:

@@ -76,7 +76,8 @@ def test_hard_relocation_moves_pixels_exactly_and_keeps_the_rest(dtype: torch.dt
 
 def test_vacated_pixels_come_from_the_inpainter() -> None:
     images, masks = rect_scene()
-    params = _params([[0], [1], [2]], [[[10, 10]], [[-9, -8]], [[6, -3]]], slots=3)
+    # Image n moves its object n: flat index n * K + n.
+    params = _params([[0], [4], [8]], [[[10, 10]], [[-9, -8]], [[6, -3]]], slots=3)
     out = _relocate()(images, masks, params=params)
     for n in range(3):
         k = n
