@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import torch
 
-from .._checks import check_choice, check_device, check_real, check_tensor, describe
+from .._checks import check_choice, check_device, check_int, check_real, check_tensor, describe
 from ..functional import IMAGE_DTYPES
 from ..functional._blend import BLEND_MODES, blend_margin
 from ..functional._boxes import masks_to_boxes
@@ -175,11 +175,21 @@ def _check_nonempty(present: torch.Tensor, valid: torch.Tensor) -> None:
 
 
 def check_blend(blend: str, sigma: float, levels: int, iterations: int) -> None:
-    """Validate the blending options once (see :func:`shiftaug.functional.blend_images`)."""
+    """Validate the blending options once (see :func:`shiftaug.functional.blend_images`); an
+    option the mode does not read must keep its default (it would be silently ignored)."""
     check_choice("blend", blend, BLEND_MODES)
     blend_margin(blend, sigma=sigma, levels=levels)
-    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
-        raise ValueError(f"`iterations` must be an int >= 1, but got {describe(iterations)}.")
+    check_int("iterations", iterations, low=1)
+    for name, value, default, reader in (
+        ("sigma", sigma, 1.0, "feather"),
+        ("levels", levels, 3, "laplacian"),
+        ("iterations", iterations, 300, "poisson"),
+    ):
+        if value != default and blend != reader:
+            raise ValueError(
+                f"`{name}` is only read with blend={reader!r} and would be silently ignored "
+                f"with blend={blend!r}; drop it or choose blend={reader!r}."
+            )
 
 
 def finish(

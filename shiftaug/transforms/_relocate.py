@@ -419,9 +419,9 @@ def _inpaint_windows(
 
 def _hole(masks: torch.Tensor, params: PlacementParams) -> torch.Tensor:
     """``(N, 1, H, W)``: the pixels the placed objects leave."""
-    moving = gather_masks(masks, params.index).view(torch.uint8)  # (N, J, H, W)
     if not params.index.shape[1]:
-        return torch.zeros_like(masks[:, :1])
+        return masks.new_zeros((masks.shape[0], 1, *masks.shape[-2:]))
+    moving = gather_masks(masks, params.index).view(torch.uint8)  # (N, J, H, W)
     hole = moving * params.placed[..., None, None]  # uint8 0/1: cheaper than bool ops
     return (hole if hole.shape[1] == 1 else hole.amax(1, keepdim=True)).view(torch.bool)
 
