@@ -4,7 +4,7 @@ Each kernel takes plain tensors plus explicit metadata and returns new tensors; 
 modified. Conventions (axes, signs, pixel grid, box formats) are in ``docs/conventions.md``.
 """
 
-from ._blend import BLEND_MODES, blend_images, blend_margin, coverage, dilate_mask
+from ._blend import BLEND_MODES, blend_images, blend_margin, dilate_mask
 from ._boxes import BOX_FORMATS, clip_boxes, convert_boxes, masks_to_boxes, translate_boxes
 from ._image import IMAGE_DTYPES, INTERPOLATIONS, translate_image
 from ._index import PADDING_MODES, source_index
@@ -15,8 +15,6 @@ from ._placement import (
     masks_to_label_map,
     occlude_masks,
     paste_objects,
-    scale_masks,
-    scale_pictures,
     scale_points,
     top_round,
 )
@@ -32,15 +30,12 @@ __all__ = [
     "blend_margin",
     "clip_boxes",
     "convert_boxes",
-    "coverage",
     "dilate_mask",
     "label_map_to_masks",
     "masks_to_boxes",
     "masks_to_label_map",
     "occlude_masks",
     "paste_objects",
-    "scale_masks",
-    "scale_pictures",
     "scale_points",
     "source_index",
     "top_round",

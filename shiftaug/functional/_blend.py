@@ -140,7 +140,7 @@ def coverage(mask: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Te
 
     Example:
         >>> import torch
-        >>> from shiftaug.functional import coverage
+        >>> from shiftaug.functional._blend import coverage
         >>> m = torch.zeros(1, 1, 3, 4, dtype=torch.bool)
         >>> m[..., :, :2] = True
         >>> (coverage(m) * 9).int()[0, 0].tolist()

@@ -231,7 +231,7 @@ def scale_masks(
 
     Example:
         >>> import torch
-        >>> from shiftaug.functional import scale_masks
+        >>> from shiftaug.functional._placement import scale_masks
         >>> m = torch.zeros(1, 4, 4, dtype=torch.bool)
         >>> m[0, 1:3, 1:3] = True
         >>> scale_masks(m, torch.tensor([2.0]), pad=1).sum().item()

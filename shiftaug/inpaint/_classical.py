@@ -14,7 +14,7 @@ import torch
 from .._checks import check_choice
 from ._base import register_inpainter
 from ._common import check_positive, composite, prepare, work_dtype
-from ._harmonic import pull_push_fill
+from ._harmonic import pull_push_
 
 __all__ = ["OpenCVInpainter", "navier_stokes", "telea"]
 
@@ -78,7 +78,7 @@ class OpenCVInpainter:
         flag = cv2.INPAINT_TELEA if self.method == "telea" else cv2.INPAINT_NS
         native = images.dtype == torch.uint8 and images.shape[1] in (1, 3)
         with torch.no_grad():  # what OpenCV may read under the holes: a fill of the known pixels
-            guess = pull_push_fill(images.detach().to(work_dtype(images.dtype)), holes)
+            guess = pull_push_(images.detach().to(work_dtype(images.dtype)), holes)
         host = composite(images.detach(), holes, guess).cpu()
         pixels = (host if native else host.float()).permute(0, 2, 3, 1).numpy()
         masks = holes[:, 0].cpu().numpy().astype(np.uint8)

@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from shiftaug import CopyPaste, PlacementParams, RandomRelocate
-from shiftaug.functional import scale_masks, translate_mask
+from shiftaug.functional import translate_mask
 from shiftaug.functional._instances import mask_area
+from shiftaug.functional._placement import scale_masks
 from shiftaug.inpaint._base import _REGISTRY, register_inpainter
 
 from .helpers import MeanFill, rect_scene
