@@ -398,9 +398,10 @@ def grid_shifts(
     height = check_int("image_size[0]", image_size[0], low=1)
     width = check_int("image_size[1]", image_size[1], low=1)
     stride = check_int("stride", stride, low=1)
-    xs = torch.arange(0, int(width - (x1 - x0)) + 1, stride, dtype=torch.float32) - x0
-    ys = torch.arange(0, int(height - (y1 - y0)) + 1, stride, dtype=torch.float32) - y0
-    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    # Corners c with c + size <= frame; none when the box is larger than the frame.
+    xs = torch.arange(0, max(math.floor(width - (x1 - x0)) + 1, 0), stride) - x0
+    ys = torch.arange(0, max(math.floor(height - (y1 - y0)) + 1, 0), stride) - y0
+    gy, gx = torch.meshgrid(ys.to(torch.float32), xs.to(torch.float32), indexing="ij")
     return torch.stack([gx.flatten(), gy.flatten()], -1)
 
 
