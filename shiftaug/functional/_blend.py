@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from .._checks import check_choice, check_device, check_int, check_real, check_tensor
 from ._image import IMAGE_DTYPES
 
-__all__ = ["BLEND_MODES", "blend_images", "blend_margin", "coverage", "dilate_mask"]
+__all__ = ["BLEND_MODES", "blend_images", "blend_margin", "dilate_mask", "halo"]
 
 BLEND_MODES = ("hard", "antialias", "feather", "laplacian", "poisson")
 _BINOMIAL = (1.0, 4.0, 6.0, 4.0, 1.0)  # Burt & Adelson's 5-tap generating kernel, /16
@@ -35,10 +35,11 @@ def blend_images(
     """Blend ``foreground`` into ``background`` where ``mask`` is set.
 
     - ``"hard"``: ``where(mask, foreground, background)``; exact copies.
-    - ``"antialias"``: the hard copy with anti-aliased edges: a mask pixel with neighbours
-      outside the mask is mixed with the background by its :func:`coverage` (the share of its
-      3x3 neighbourhood inside the mask, the frame's edge replicated); pixels inside the mask
-      with all 8 neighbours in it are copied exactly, pixels outside it are not touched.
+    - ``"antialias"``: the hard copy plus a soft one-pixel halo for masks that stop short of
+      the object's soft rim (thresholds, polygons): a pixel next to the mask takes the mean
+      colour of its ``k`` neighbours in the mask with opacity ``k / 18`` (about a sixth on a
+      straight edge, up to a half in a corner). Pixels in the mask are copied exactly, pixels
+      farther than one pixel from it are not touched (see :func:`halo`).
     - ``"feather"``: alpha = the mask blurred by a Gaussian of std ``sigma`` pixels.
     - ``"laplacian"``: Burt-Adelson multi-band blending over ``levels`` pyramid levels:
       low frequencies mix over a wide band, fine detail over a narrow one.
@@ -94,8 +95,8 @@ def blend_images(
     compute = torch.float64 if background.dtype == torch.float64 else torch.float32
     bg, fg = background.to(compute), foreground.to(compute)
     if mode == "antialias":
-        alpha = coverage(mask, compute)
-        out = torch.lerp(bg, fg, alpha)
+        alpha, colour = halo(mask, fg)
+        out = torch.lerp(bg, colour, alpha)
     elif mode == "feather":
         alpha = gaussian_blur(mask.to(compute), sigma)
         out = torch.lerp(bg, fg, alpha)
@@ -107,15 +108,15 @@ def blend_images(
     if not background.dtype.is_floating_point:
         out = out.round_().clamp_(0, 255)
     out = out.to(background.dtype)
-    if mode == "antialias":  # exact copies inside, untouched outside
-        out = torch.where(alpha == 1, foreground, out)
+    if mode == "antialias":  # exact copies inside, untouched beyond the halo
+        out = torch.where(mask, foreground, torch.where(alpha > 0, out, background))
     # Beyond the margin a mode's result equals the background up to rounding: make it exact.
     return torch.where(dilate_mask_(mask, margin), out, background)
 
 
 def blend_margin(mode: str, *, sigma: float = 1.0, levels: int = 3) -> int:
-    """How many pixels beyond the mask ``mode`` may change (0 for ``"hard"``, ``"antialias"``
-    and ``"poisson"``).
+    """How many pixels beyond the mask ``mode`` may change (0 for ``"hard"`` and
+    ``"poisson"``, 1 for ``"antialias"``).
 
     Example:
         >>> from shiftaug.functional import blend_margin
@@ -130,29 +131,38 @@ def blend_margin(mode: str, *, sigma: float = 1.0, levels: int = 3) -> int:
     if mode == "laplacian":
         # Support of the 5-tap kernel (radius 2 at every level) plus the bilinear expansions.
         return 3 * 2**levels + 2
-    return 0
+    return 1 if mode == "antialias" else 0
 
 
-def coverage(mask: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """The anti-aliasing alpha of ``(N, 1, H, W)`` bool masks: inside the mask, the share of
-    each pixel's 3x3 neighbourhood that is in the mask (the frame's edge replicated, so an
-    object is not faded where the frame cuts it); 0 outside.
+def halo(mask: torch.Tensor, foreground: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The soft edge of mode ``"antialias"``: ``(alpha (N, 1, H, W), colour (N, C, H, W))``.
+
+    A pixel outside the ``(N, 1, H, W)`` bool mask with ``k > 0`` of its 3x3 neighbours (in the
+    frame) in the mask gets opacity ``k / 18`` and the mean ``foreground`` colour of those
+    neighbours (summed in row-major neighbour order); every other pixel gets opacity 0. The
+    compute dtype is ``foreground``'s (float64, else float32).
 
     Example:
         >>> import torch
-        >>> from shiftaug.functional._blend import coverage
+        >>> from shiftaug.functional._blend import halo
         >>> m = torch.zeros(1, 1, 3, 4, dtype=torch.bool)
         >>> m[..., :, :2] = True
-        >>> (coverage(m) * 9).int()[0, 0].tolist()
-        [[9, 6, 0, 0], [9, 6, 0, 0], [9, 6, 0, 0]]
+        >>> alpha, _ = halo(m, torch.ones(1, 1, 3, 4))
+        >>> (alpha * 18).round().int()[0, 0].tolist()
+        [[0, 0, 2, 0], [0, 0, 3, 0], [0, 0, 2, 0]]
     """
-    counts = F.pad(mask.to(torch.int32), (1, 1, 1, 1), mode="replicate")
+    compute = torch.float64 if foreground.dtype == torch.float64 else torch.float32
     height, width = mask.shape[-2:]
-    total = torch.zeros(mask.shape, dtype=torch.int32, device=mask.device)
+    inside = F.pad(mask.view(torch.uint8), (1, 1, 1, 1)).view(torch.bool)
+    values = F.pad(torch.where(mask, foreground.to(compute), 0.0), (1, 1, 1, 1))
+    count = torch.zeros(mask.shape, dtype=torch.int64, device=mask.device)
+    total = torch.zeros(foreground.shape, dtype=compute, device=mask.device)
     for oy in range(3):
         for ox in range(3):
-            total += counts[..., oy : oy + height, ox : ox + width]
-    return (total.to(dtype) / 9) * mask
+            count += inside[..., oy : oy + height, ox : ox + width]
+            total = total + values[..., oy : oy + height, ox : ox + width]
+    alpha = torch.where(mask, 0.0, count.to(compute) / 18)
+    return alpha, total / count.clamp(min=1).to(compute)
 
 
 def dilate_mask(mask: torch.Tensor, radius: int) -> torch.Tensor:

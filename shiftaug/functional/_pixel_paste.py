@@ -76,9 +76,9 @@ def paste_pixels(
     dependent, so this synchronises with the host three times (to enumerate box rows, their
     pixels, and to list the visible ones); nothing else waits for the device.
 
-    With ``antialias`` the pixels of each object's edge are mixed with what lies under them as
-    :func:`~shiftaug.functional.blend_images` does in mode ``"antialias"``, round after round
-    (then every pasted pixel is written, not only the visible ones).
+    With ``antialias`` each object also gets the soft one-pixel halo of
+    :func:`~shiftaug.functional.blend_images`' mode ``"antialias"``, round after round (then
+    every pasted pixel is written, not only the visible ones).
 
     Args:
         out: ``(N, C, H, W)`` contiguous canvases, written in place.
@@ -179,41 +179,103 @@ def _paste_antialiased(
     moves: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
     rounds: int,
 ) -> None:
-    """Write every pasted pixel ``rows`` (the enumeration table of :func:`paste_pixels`), round
-    by round, mixed with what is under it by the object's 3x3 coverage (see
-    :func:`~shiftaug.functional._blend.coverage`)."""
-    which, move, image_of = moves
+    """Write every pasted pixel ``rows`` (the enumeration table of :func:`paste_pixels`) and
+    the soft halo around each object, round by round, as
+    :func:`~shiftaug.functional.blend_images` does in mode ``"antialias"``."""
+    which, move, _ = moves
     channels, height, width = out.shape[-3:]
     plane = height * width
-    entry = rows[:, 5]
-    local = rows[:, 1] - image_of.index_select(0, entry) * plane
-    y, x = torch.div(local, width, rounding_mode="floor"), local.remainder(width)
-    shift = move.index_select(0, entry)
-    base = which.index_select(0, entry) * plane
-    flat_masks = source_masks.reshape(-1)
-    count = torch.zeros_like(y)
-    for oy in (-1, 0, 1):  # the moved mask at the 3x3 neighbours, edge replicated
-        qy = (y + oy).clamp(0, height - 1) - shift[:, 1]
-        for ox in (-1, 0, 1):
-            qx = (x + ox).clamp(0, width - 1) - shift[:, 0]
-            inside = (qy >= 0) & (qy < height) & (qx >= 0) & (qx < width)
-            position = base + qy.clamp(0, height - 1) * width + qx.clamp(0, width - 1)
-            count += inside & flat_masks.take(position)
     compute = torch.float64 if out.dtype == torch.float64 else torch.float32
-    alpha = (count.to(compute) / 9)[:, None]
-    step = torch.arange(channels, device=out.device) * plane
     flat_out, flat_source = out.view(-1), source.reshape(-1)
+    step = torch.arange(channels, device=out.device) * plane
     for j in range(rounds):  # one writer per pixel within a round
-        now = torch.nonzero(rows[:, 6] == j).flatten()
-        src = (rows[now, 2, None] + step).flatten()
-        dst = (rows[now, 3, None] + step).flatten()
-        front = flat_source.index_select(0, src).view(-1, channels)
-        under = flat_out.index_select(0, dst).view(-1, channels)
-        mixed = torch.lerp(under.to(compute), front.to(compute), alpha[now])
+        now = rows[rows[:, 6] == j]
+        if not now.numel():
+            continue
+        moved = _MovedMasks(source_masks, which, move, (channels, height, width))
+        n, y, x = moved.where(now[:, 1])
+        # The halo: pixels next to the object, in the frame, not in it (each listed once).
+        near = []
+        for oy, ox in _NEIGHBOURS:
+            qy, qx = y + oy, x + ox
+            keep = (qy >= 0) & (qy < height) & (qx >= 0) & (qx < width)
+            keep &= ~moved.inside(now[:, 5], qy, qx)
+            near.append((n * plane + qy * width + qx)[keep])
+        halo = torch.unique(torch.cat(near))
+        entry = torch.div(halo, plane, rounding_mode="floor") * rounds + j
+        hn, hy, hx = moved.where(halo)
+        count = torch.zeros_like(halo)
+        total = torch.zeros(halo.shape[0], channels, dtype=compute, device=out.device)
+        for oy, ox in _WINDOW:  # the order blend_images sums in
+            py, px = hy + oy, hx + ox
+            inside = (py >= 0) & (py < height) & (px >= 0) & (px < width)
+            inside &= moved.inside(entry, py, px)
+            src = moved.source_pixel(entry, py, px)
+            value = flat_source.index_select(0, (src[:, None] + step).flatten()).view(-1, channels)
+            total = total + torch.where(inside[:, None], value.to(compute), 0.0)
+            count += inside
+        ext = total / count.clamp(min=1)[:, None].to(compute)
+        alpha = (count.to(compute) / 18)[:, None]
+        dst = (hn * (channels * plane) + hy * width + hx)[:, None] + step
+        under = flat_out.index_select(0, dst.flatten()).view(-1, channels)
+        mixed = torch.lerp(under.to(compute), ext, alpha)
         if not out.dtype.is_floating_point:
             mixed = mixed.round_().clamp_(0, 255)
-        value = torch.where(alpha[now] == 1, front, mixed.to(out.dtype))
-        flat_out.index_copy_(0, dst, value.flatten())
+        flat_out.index_copy_(0, dst.flatten(), mixed.to(out.dtype).flatten())
+        _copy_channels(out, source, now[:, 2], now[:, 3], plane)
+
+
+_WINDOW = [(oy, ox) for oy in (-1, 0, 1) for ox in (-1, 0, 1)]
+_NEIGHBOURS = [offset for offset in _WINDOW if offset != (0, 0)]
+
+
+class _MovedMasks:
+    """Look-ups in the masks of one round's objects at their new places, by destination pixel
+    (the moved mask at ``q`` is the source mask at ``q - shift``, False outside either frame)."""
+
+    def __init__(
+        self,
+        source_masks: torch.Tensor,
+        which: torch.Tensor,
+        move: torch.Tensor,
+        shape: tuple[int, int, int],
+    ) -> None:
+        self.flat = source_masks.reshape(-1)
+        self.which, self.move = which, move
+        self.channels, self.height, self.width = shape
+        self.slots = max(source_masks.shape[1], 1)
+
+    def where(self, pixel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(n, y, x)`` of flat destination pixels ``n * H * W + y * W + x``."""
+        plane = self.height * self.width
+        n = torch.div(pixel, plane, rounding_mode="floor")
+        local = pixel - n * plane
+        return n, torch.div(local, self.width, rounding_mode="floor"), local.remainder(self.width)
+
+    def _source(
+        self, entry: torch.Tensor, y: torch.Tensor, x: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        shift = self.move.index_select(0, entry)
+        return y - shift[:, 1], x - shift[:, 0]
+
+    def inside(self, entry: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Whether destination ``(y, x)`` is in the moved mask of each ``entry``."""
+        sy, sx = self._source(entry, y, x)
+        ok = (sy >= 0) & (sy < self.height) & (sx >= 0) & (sx < self.width)
+        base = self.which.index_select(0, entry) * (self.height * self.width)
+        at = base + sy.clamp(0, self.height - 1) * self.width + sx.clamp(0, self.width - 1)
+        return ok & self.flat.take(at)
+
+    def source_pixel(self, entry: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Flat channel-0 position in the source images of destination ``(y, x)`` (clamped)."""
+        sy, sx = self._source(entry, y, x)
+        picture = torch.div(self.which.index_select(0, entry), self.slots, rounding_mode="floor")
+        plane = self.height * self.width
+        return (
+            picture * (self.channels * plane)
+            + sy.clamp(0, self.height - 1) * self.width
+            + (sx.clamp(0, self.width - 1))
+        )
 
 
 def _runs(counts: torch.Tensor, device: torch.device) -> torch.Tensor:
