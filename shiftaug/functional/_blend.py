@@ -30,7 +30,7 @@ def blend_images(
     sigma: float = 1.0,
     levels: int = 3,
     iterations: int = 300,
-    decay: float | None = 3.0,
+    decay: float | None = 2.0,
 ) -> torch.Tensor:
     """Blend ``foreground`` into ``background`` where ``mask`` is set.
 

@@ -107,7 +107,7 @@ class CopyPaste(RandomTransform):
         context_width: int = 4,
         context_sigma: float = 0.5,
         scale_range: tuple[float, float] | None = None,
-        blend: str = "hard",
+        blend: str = "antialias",
         sigma: float = 1.0,
         levels: int = 3,
         iterations: int = 300,

@@ -77,6 +77,7 @@ def test_matches_a_per_image_numpy_copy_paste(policy: str, dtype: torch.dtype) -
     t = CopyPaste(
         num_objects=(1, 3),
         policy=policy,
+        blend="hard",
         min_visibility=0.3,
         min_area=2,
         generator=torch.Generator().manual_seed(0),

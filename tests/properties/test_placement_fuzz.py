@@ -26,88 +26,14 @@ from shiftaug.functional import (
 from shiftaug.inpaint import get_inpainter
 from shiftaug.params import grid_shifts, sample_positions
 from shiftaug.testing import LAYOUTS, images, instance_scenes, with_layout
+from tests.placement.dense import (
+    Scene,
+    antialias,
+    composite,
+    copy_paste_reference,
+    relocation_reference,
+)
 from tests.placement.helpers import MeanFill
-
-Scene = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
-
-
-def _antialias(canvas: torch.Tensor, front: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """One anti-aliased paste, computed densely with NumPy: the mask copied exactly, and every
-    pixel next to it mixed with the mean colour of its k neighbours in the mask at k / 18."""
-    compute = np.float64 if canvas.dtype == torch.float64 else np.float32
-    inside = np.pad(mask.numpy(), 1)
-    colours = np.pad(np.where(mask.numpy(), front.to(torch.float64).numpy(), 0).astype(compute),
-                     ((0, 0), (1, 1), (1, 1)))  # fmt: skip
-    height, width = mask.shape
-    count = np.zeros(mask.shape, dtype=np.int64)
-    total = np.zeros(front.shape, dtype=compute)
-    for y in range(3):
-        for x in range(3):
-            count += inside[y : y + height, x : x + width]
-            total = total + colours[:, y : y + height, x : x + width]
-    alpha = torch.from_numpy(np.where(mask.numpy(), 0, count / 18).astype(compute))
-    colour = torch.from_numpy(total / np.maximum(count, 1).astype(compute))
-    base = canvas.to(alpha.dtype)
-    mixed = torch.lerp(base, colour, alpha)
-    if not canvas.dtype.is_floating_point:
-        mixed = mixed.round().clamp(0, 255)
-    halo = torch.where(alpha > 0, mixed.to(canvas.dtype), canvas)
-    return torch.where(mask, front, halo)
-
-
-def _composite(canvas: torch.Tensor, front: torch.Tensor, mask: torch.Tensor, blend: str):  # type: ignore[no-untyped-def]
-    return torch.where(mask, front, canvas) if blend == "hard" else _antialias(canvas, front, mask)
-
-
-def _relocation_reference(scene: Scene, params, blend: str):  # type: ignore[no-untyped-def]
-    """Per image: fill the union of the moved objects (MeanFill), paste them round by round,
-    then each object keeps what nothing later covered."""
-    pictures, masks, valid = scene
-    slots = masks.shape[1]
-    out, new_masks = pictures.clone(), torch.zeros_like(masks)
-    for n in range(pictures.shape[0]):
-        rounds = [j for j in range(params.index.shape[1]) if params.placed[n, j]]
-        moves = {int(params.index[n, j]) - n * slots: (j, params.shift[n, j]) for j in rounds}
-        hole = torch.zeros(masks.shape[-2:], dtype=torch.bool)
-        for k in moves:
-            hole |= masks[n, k]
-        canvas = MeanFill()(pictures[n : n + 1], hole[None, None])[0]
-        top = torch.full(hole.shape, -1)
-        for k, (j, shift) in sorted(moves.items(), key=lambda item: item[1][0]):
-            moved = translate_mask(masks[n, k], shift)
-            canvas = _composite(canvas, translate_image(pictures[n], shift), moved, blend)
-            top[moved] = j
-        out[n] = canvas
-        for k in range(slots):
-            if k in moves:
-                j, shift = moves[k]
-                new_masks[n, k] = translate_mask(masks[n, k], shift) & ~(top > j)
-            elif valid[n, k]:
-                new_masks[n, k] = masks[n, k] & ~hole & (top < 0)
-    return out, new_masks, new_masks.flatten(2).any(-1)
-
-
-def _copy_paste_reference(scene: Scene, params, blend: str):  # type: ignore[no-untyped-def]
-    """Per image: paste the partner's objects round by round; every object keeps what nothing
-    later covered (originals are under round 0)."""
-    pictures, masks, valid = scene
-    slots, rounds = masks.shape[1], params.index.shape[1]
-    out = pictures.clone()
-    new_masks = torch.zeros(masks.shape[0], slots + rounds, *masks.shape[-2:], dtype=torch.bool)
-    for n in range(pictures.shape[0]):
-        canvas, top = pictures[n].clone(), torch.full(masks.shape[-2:], -1)
-        for j in range(rounds):
-            if params.placed[n, j]:
-                b, k = divmod(int(params.index[n, j]), slots)
-                moved = translate_mask(masks[b, k], params.shift[n, j])
-                front = translate_image(pictures[b], params.shift[n, j])
-                canvas = _composite(canvas, front, moved, blend)
-                top[moved], new_masks[n, slots + j] = j, moved
-        out[n] = canvas
-        for j in range(rounds):
-            new_masks[n, slots + j] &= ~(top > j)
-        new_masks[n, :slots] = masks[n] & valid[n, :, None, None] & (top < 0)
-    return out, new_masks, new_masks.flatten(2).any(-1)
 
 
 def _layout(scene: Scene, layout: str) -> tuple[Scene, Scene]:
@@ -126,18 +52,19 @@ def _layout(scene: Scene, layout: str) -> tuple[Scene, Scene]:
     st.sampled_from(LAYOUTS),
     st.sampled_from(["uniform", "non_overlapping", "same", "context", "grid"]),
     st.sampled_from(["hard", "antialias"]),
+    st.integers(0, 2),
     st.integers(0, 2**16),
 )
-def test_relocation_equals_a_dense_reference(scene, layout, policy, blend, seed) -> None:  # type: ignore[no-untyped-def]
+def test_relocation_equals_a_dense_reference(scene, layout, policy, blend, margin, seed) -> None:  # type: ignore[no-untyped-def]
     shaped, plain = _layout(scene, layout)
     before = [t.clone() for t in shaped]
     t = RandomRelocate(
-        MeanFill(), num_objects="all", policy=policy, blend=blend, hole_margin=0,
+        MeanFill(), num_objects="all", policy=policy, blend=blend, hole_margin=margin,
         generator=torch.Generator().manual_seed(seed),
     )  # fmt: skip
     out = t(*shaped)
     assert all(torch.equal(a, b) for a, b in zip(shaped, before, strict=True))
-    image, masks, valid = _relocation_reference(plain, out.params, blend)
+    image, masks, valid = relocation_reference(plain, out.params, blend, margin)
     assert out.image.dtype == image.dtype and torch.equal(out.image, image)
     assert torch.equal(out.masks, masks) and torch.equal(out.valid, valid)
 
@@ -158,7 +85,7 @@ def test_copy_paste_equals_a_dense_reference(scene, layout, policy, blend, seed)
     )
     out = t(*shaped)
     assert all(torch.equal(a, b) for a, b in zip(shaped, before, strict=True))
-    image, masks, valid = _copy_paste_reference(plain, out.params, blend)
+    image, masks, valid = copy_paste_reference(plain, out.params, blend)
     assert torch.equal(out.image, image)
     assert torch.equal(out.masks, masks) and torch.equal(out.valid, valid)
 
@@ -199,7 +126,7 @@ def test_paste_objects_raises_or_equals_a_reference(scene, data, blend) -> None:
         for j in range(rounds):
             b, k = divmod(int(index[n, j]), slots)
             moved = translate_mask(masks[b, k], shift[n, j]) & placed[n, j]
-            canvas = _composite(canvas, translate_image(pictures[b], shift[n, j]), moved, blend)
+            canvas = composite(canvas, translate_image(pictures[b], shift[n, j]), moved, blend)
             assert torch.equal(pasted[n, j], moved)
         assert torch.equal(out[n], canvas)
 
@@ -258,7 +185,7 @@ def test_blending_changes_nothing_beyond_its_margin(image, mode, seed, layout) -
     assert out.dtype == image.dtype and torch.equal(out[outside], image[outside])
     if mode == "antialias":
         for n in range(image.shape[0]):
-            expected = _antialias(image[n], front[n].contiguous(), mask[n, 0])
+            expected = antialias(image[n], front[n].contiguous(), mask[n, 0])
             assert torch.equal(out[n], expected)
 
 
