@@ -56,20 +56,25 @@ class CopyPaste(RandomTransform):
         shift_px: move range in pixels for the other policies (grammar of
             :class:`~shiftaug.RandomTranslate`).
         shift_frac: the same as a fraction of the image size.
-        min_inside: fraction of a pasted object that must land in the frame.
+        min_inside: fraction of a pasted object (the whole scaled object) that must land in the
+            frame.
         region: ``(H, W)`` or ``(N, H, W)`` bool map for ``policy="region"``.
         density: ``(H, W)`` or ``(N, H, W)`` weights for ``policy="density"``.
         stride: lattice step for ``policy="grid"``.
+        context_width: band width in pixels for ``policy="context"``.
+        context_sigma: similarity scale for ``policy="context"``.
         scale_range: ``(low, high)`` factors for scale jitter (resampled bilinearly), or
             ``None`` for exact copies.
-        blend: ``"hard"``, ``"feather"``, ``"laplacian"`` or ``"poisson"``.
+        blend: ``"antialias"`` (default: exact pixels plus a soft one-pixel halo), ``"hard"``,
+            ``"feather"``, ``"laplacian"`` or ``"poisson"``.
         sigma: Gaussian std for ``"feather"``.
         levels: pyramid levels for ``"laplacian"``.
         iterations: conjugate-gradient iterations for ``"poisson"``.
         on_no_position: ``"skip"`` or ``"raise"``.
-        min_visibility: objects that lost pixels under a paste are dropped when they keep less
-            than this fraction of them (the paper drops fully occluded objects; 0 keeps any
-            object with a pixel left). Objects nothing was pasted over are never dropped.
+        min_visibility: objects that lost pixels (under a paste, or a pasted object to the
+            frame) are dropped when they keep less than this fraction of their whole area (the
+            paper drops fully occluded objects; 0 keeps any object with a pixel left). Objects
+            that lost nothing are never dropped.
         min_area: objects that lost pixels are dropped below this many visible pixels.
         p: probability that an image receives anything.
         generator: random source.
