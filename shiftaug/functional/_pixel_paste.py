@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 
 from ._boxes import masks_to_boxes
 
@@ -181,101 +182,63 @@ def _paste_antialiased(
 ) -> None:
     """Write every pasted pixel ``rows`` (the enumeration table of :func:`paste_pixels`) and
     the soft halo around each object, round by round, as
-    :func:`~shiftaug.functional.blend_images` does in mode ``"antialias"``."""
+    :func:`~shiftaug.functional.blend_images` does in mode ``"antialias"``.
+
+    The round's moved masks are drawn into one ``uint8`` frame (cheap: a byte a pixel), whose
+    3x3 sums find the halo; the colours are gathered for the halo pixels only."""
     which, move, _ = moves
+    batch = out.shape[0]
     channels, height, width = out.shape[-3:]
     plane = height * width
     compute = torch.float64 if out.dtype == torch.float64 else torch.float32
     flat_out, flat_source = out.view(-1), source.reshape(-1)
     step = torch.arange(channels, device=out.device) * plane
-    for j in range(rounds):  # one writer per pixel within a round
-        now = rows[rows[:, 6] == j]
-        if not now.numel():
+    slots = max(source_masks.shape[1], 1)
+    window = torch.tensor(_WINDOW_AT, device=out.device)  # (9, 2) offsets (dy, dx) + 1
+    padded_plane = (height + 2) * (width + 2)
+    window_at = window[:, 0] * (width + 2) + window[:, 1]
+    order = torch.argsort(rows[:, 6], stable=True)
+    sizes = torch.bincount(rows[:, 6], minlength=rounds).tolist()
+    for j, now in enumerate(torch.split(rows.index_select(0, order), sizes)):
+        if not now.numel():  # one writer per pixel within a round
             continue
-        moved = _MovedMasks(source_masks, which, move, (channels, height, width))
-        n, y, x = moved.where(now[:, 1])
-        # The halo: pixels next to the object, in the frame, not in it (each listed once).
-        near = []
-        for oy, ox in _NEIGHBOURS:
-            qy, qx = y + oy, x + ox
-            keep = (qy >= 0) & (qy < height) & (qx >= 0) & (qx < width)
-            keep &= ~moved.inside(now[:, 5], qy, qx)
-            near.append((n * plane + qy * width + qx)[keep])
-        halo = torch.unique(torch.cat(near))
-        entry = torch.div(halo, plane, rounding_mode="floor") * rounds + j
-        hn, hy, hx = moved.where(halo)
-        count = torch.zeros_like(halo)
+        drawn = torch.zeros(batch * plane, dtype=torch.uint8, device=out.device)
+        drawn.index_fill_(0, now[:, 1], 1)
+        padded = F.pad(drawn.view(batch, height, width), (1, 1, 1, 1))
+        rows3 = padded[:, :, :-2] + padded[:, :, 1:-1] + padded[:, :, 2:]  # separable 3x3 sum
+        count = rows3[:, :-2] + rows3[:, 1:-1] + rows3[:, 2:]
+        # Next to the object, not in it (an object pixel counts at most 9).
+        halo = torch.nonzero((count > drawn.view_as(count) * 9).view(-1)).flatten()
+        n = torch.div(halo, plane, rounding_mode="floor")
+        local = halo - n * plane
+        y, x = torch.div(local, width, rounding_mode="floor"), local.remainder(width)
+        entry = n * rounds + j
+        shift, picture = move[entry], torch.div(which[entry], slots, rounding_mode="floor")
+        inside = padded.view(-1).take((n * padded_plane + y * (width + 2) + x)[:, None] + window_at)
+        sy = (y[:, None] + window[:, 0] - 1 - shift[:, 1:]).clamp(0, height - 1)
+        sx = (x[:, None] + window[:, 1] - 1 - shift[:, :1]).clamp(0, width - 1)
+        src = (picture * (channels * plane))[:, None] + sy * width + sx  # (Q, 9)
+        value = flat_source.index_select(0, (src[..., None] + step).flatten())
+        values = torch.where(
+            inside[..., None] > 0, value.view(*src.shape, channels).to(compute), 0.0
+        )
         total = torch.zeros(halo.shape[0], channels, dtype=compute, device=out.device)
-        for oy, ox in _WINDOW:  # the order blend_images sums in
-            py, px = hy + oy, hx + ox
-            inside = (py >= 0) & (py < height) & (px >= 0) & (px < width)
-            inside &= moved.inside(entry, py, px)
-            src = moved.source_pixel(entry, py, px)
-            value = flat_source.index_select(0, (src[:, None] + step).flatten()).view(-1, channels)
-            total = total + torch.where(inside[:, None], value.to(compute), 0.0)
-            count += inside
-        ext = total / count.clamp(min=1)[:, None].to(compute)
-        alpha = (count.to(compute) / 18)[:, None]
-        dst = (hn * (channels * plane) + hy * width + hx)[:, None] + step
-        under = flat_out.index_select(0, dst.flatten()).view(-1, channels)
+        for k in range(len(_WINDOW_AT)):  # the order blend_images sums in
+            total = total + values[:, k]
+        known = count.view(-1).index_select(0, halo)
+        ext = total / known[:, None].to(compute)
+        alpha = (known.to(compute) / 18)[:, None]
+        dst = ((n * (channels * plane) + local)[:, None] + step).flatten()
+        under = flat_out.index_select(0, dst).view(-1, channels)
         mixed = torch.lerp(under.to(compute), ext, alpha)
         if not out.dtype.is_floating_point:
             mixed = mixed.round_().clamp_(0, 255)
-        flat_out.index_copy_(0, dst.flatten(), mixed.to(out.dtype).flatten())
+        flat_out.index_copy_(0, dst, mixed.to(out.dtype).flatten())
         _copy_channels(out, source, now[:, 2], now[:, 3], plane)
 
 
-_WINDOW = [(oy, ox) for oy in (-1, 0, 1) for ox in (-1, 0, 1)]
-_NEIGHBOURS = [offset for offset in _WINDOW if offset != (0, 0)]
-
-
-class _MovedMasks:
-    """Look-ups in the masks of one round's objects at their new places, by destination pixel
-    (the moved mask at ``q`` is the source mask at ``q - shift``, False outside either frame)."""
-
-    def __init__(
-        self,
-        source_masks: torch.Tensor,
-        which: torch.Tensor,
-        move: torch.Tensor,
-        shape: tuple[int, int, int],
-    ) -> None:
-        self.flat = source_masks.reshape(-1)
-        self.which, self.move = which, move
-        self.channels, self.height, self.width = shape
-        self.slots = max(source_masks.shape[1], 1)
-
-    def where(self, pixel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(n, y, x)`` of flat destination pixels ``n * H * W + y * W + x``."""
-        plane = self.height * self.width
-        n = torch.div(pixel, plane, rounding_mode="floor")
-        local = pixel - n * plane
-        return n, torch.div(local, self.width, rounding_mode="floor"), local.remainder(self.width)
-
-    def _source(
-        self, entry: torch.Tensor, y: torch.Tensor, x: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        shift = self.move.index_select(0, entry)
-        return y - shift[:, 1], x - shift[:, 0]
-
-    def inside(self, entry: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """Whether destination ``(y, x)`` is in the moved mask of each ``entry``."""
-        sy, sx = self._source(entry, y, x)
-        ok = (sy >= 0) & (sy < self.height) & (sx >= 0) & (sx < self.width)
-        base = self.which.index_select(0, entry) * (self.height * self.width)
-        at = base + sy.clamp(0, self.height - 1) * self.width + sx.clamp(0, self.width - 1)
-        return ok & self.flat.take(at)
-
-    def source_pixel(self, entry: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """Flat channel-0 position in the source images of destination ``(y, x)`` (clamped)."""
-        sy, sx = self._source(entry, y, x)
-        picture = torch.div(self.which.index_select(0, entry), self.slots, rounding_mode="floor")
-        plane = self.height * self.width
-        return (
-            picture * (self.channels * plane)
-            + sy.clamp(0, self.height - 1) * self.width
-            + (sx.clamp(0, self.width - 1))
-        )
+# 3x3 neighbourhood offsets into a frame padded by one pixel, row-major (dy, dx) + 1.
+_WINDOW_AT = [(oy, ox) for oy in range(3) for ox in range(3)]
 
 
 def _runs(counts: torch.Tensor, device: torch.device) -> torch.Tensor:
