@@ -22,6 +22,7 @@ from .._checks import (
     describe,
     get_validate_args,
 )
+from ..functional._placement import MAX_SHIFT
 from ._context import ContextImages
 from ._positions import draw_positions
 from ._translate import resolve_shift_range
@@ -36,7 +37,6 @@ __all__ = [
 ]
 
 POLICIES = ("uniform", "same", "non_overlapping", "region", "density", "grid", "context")
-MAX_SHIFT = 2**24  # largest move (pixels) a float32 shift holds exactly
 
 
 @dataclass(frozen=True)

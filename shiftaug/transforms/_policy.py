@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import torch
 
-from .._checks import check_choice, check_device, check_int, check_real, check_tensor, describe
+from .._checks import check_choice, check_int, check_real, check_tensor, describe
 from ..functional._boxes import masks_to_boxes
 from ..functional._mask import translate_mask_
 from ..params._context import ContextImages
@@ -290,9 +290,3 @@ def _in_frame(masks: torch.Tensor, frame: Frame | None) -> torch.Tensor:
     if frame is None:
         return masks
     return masks[..., frame.top : frame.top + frame.height, frame.left : frame.left + frame.width]
-
-
-def check_same_device(name: str, value: object, image: torch.Tensor) -> None:
-    """A per-call tensor argument must live on the image's device."""
-    if isinstance(value, torch.Tensor):
-        check_device(name, value, "image", image.device)
