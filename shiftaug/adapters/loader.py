@@ -61,7 +61,10 @@ class AugmentOnDevice:
         image_key: the images' key or index; default ``"image"`` for dicts, ``0`` for sequences.
         targets: transform argument name -> batch key/index, e.g. ``{"mask": 1}``. For dict
             batches the default takes every key named like an argument of ``transform``
-            (``mask``, ``boxes``, ``keypoints`` for ``RandomTranslate``).
+            (``mask``, ``boxes``, ``keypoints`` for ``RandomTranslate``). By default, another
+            entry of the images' batch size and ``(H, W)`` (a mask the transform cannot
+            place) is an error rather than being left behind unmoved: map it here, or pass
+            ``targets={}`` (or a mapping without it) to leave it unchanged knowingly.
         outputs: output field name -> batch key/index to write it to. Targets are written back
             where they came from; for dict batches every other output (``boxes_visible``, ...)
             is added under its own name.
@@ -100,6 +103,7 @@ class AugmentOnDevice:
         if image_key is not None and not isinstance(image_key, (str, int)):
             raise TypeError(f"`image_key` must be a str or an int, but got {describe(image_key)}.")
         self.arguments = _keyword_arguments(transform)
+        self.explicit = targets is not None  # the caller said which entries move
         self.targets = _check_keys("targets", targets, self.arguments)
         self.outputs = _check_keys("outputs", outputs, None)
         self.loader, self.transform, self.image_key = loader, transform, image_key
@@ -127,7 +131,7 @@ class AugmentOnDevice:
         is_dict = isinstance(batch, Mapping)
         image_key = self.image_key if self.image_key is not None else ("image" if is_dict else 0)
         targets = dict(self.targets)
-        if isinstance(batch, Mapping) and not targets:
+        if isinstance(batch, Mapping) and not self.explicit:
             targets = _default_targets(self.arguments, batch)
         image = _entry(batch, image_key, "image_key")
         if not isinstance(image, torch.Tensor):
@@ -135,6 +139,9 @@ class AugmentOnDevice:
                 f"The batch entry {image_key!r} must be the images, a (N, C, H, W) tensor, but "
                 f"got {describe(image)}; set `image_key`."
             )
+        if not self.explicit:
+            name = "mask" if "mask" in self.arguments else "masks"
+            _check_nothing_left(batch, image, {image_key, *targets.values()}, name)
         kwargs = {name: _entry(batch, key, f"targets[{name!r}]") for name, key in targets.items()}
         result = self._call(image, kwargs)
         writes = {image_key: result if isinstance(result, torch.Tensor) else result.image}
@@ -285,6 +292,27 @@ def _pad(key: str, values: list[torch.Tensor], count: int) -> torch.Tensor:
     for index, value in enumerate(values):
         out[index, : value.shape[0]] = value
     return out
+
+
+def _check_nothing_left(batch: Any, image: torch.Tensor, used: set[Key], name: str) -> None:
+    """Raise for an entry shaped like a per-pixel target of the images that would not move."""
+    keys = list(batch) if isinstance(batch, Mapping) else range(len(batch))
+    for key in keys:
+        value = batch[key]
+        if (
+            key not in used
+            and isinstance(value, torch.Tensor)
+            and value.ndim >= 3
+            and image.ndim >= 4
+            and value.shape[0] == image.shape[0]
+            and value.shape[-2:] == image.shape[-2:]
+        ):
+            raise ValueError(
+                f"The batch entry {key!r} ({describe(value)}) has the images' batch size and "
+                "(H, W), like a mask, but the transform would leave it unmoved; pass "
+                f"`targets={{{name!r}: {key!r}}}` to move it with the images, or `targets={{}}` "
+                "to leave it unchanged."
+            )
 
 
 def _default_targets(arguments: Sequence[str], batch: Mapping[str, Any]) -> dict[str, Key]:

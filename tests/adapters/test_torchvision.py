@@ -186,7 +186,11 @@ def test_dataloader_workers_differ_and_manual_seed_reproduces() -> None:
         ({"shift_px": -1}, ValueError, "must be a finite number >= 0"),
         ({"shift_px": 2, "p": 1.5}, ValueError, "`p` must be a float in"),
         ({"shift_px": 2, "padding_mode": "wrap"}, ValueError, "`padding_mode` must be one of"),
-        ({"shift_px": 2, "fill": 3}, ValueError, "only used with padding_mode='constant'"),
+        (
+            {"shift_px": 2, "padding_mode": "reflect", "fill": 3},
+            ValueError,
+            "only used with padding_mode='constant'",
+        ),
         ({"shift_px": 2, "min_visibility": 2}, ValueError, "`min_visibility` must be"),
     ],
 )
