@@ -131,7 +131,8 @@ def run_after_import(name: str, callback: Callable[[], object]) -> None:
     ``shiftaug`` transforms in whatever order the two packages were imported).
     """
     if name in sys.modules:
-        _guarded(name, callback)
+        if sys.modules[name] is not None:  # None: imports of it are blocked, nothing to do
+            _guarded(name, callback)
         return
     sys.meta_path.insert(0, _RunAfter(name, callback))
 

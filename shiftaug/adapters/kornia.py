@@ -62,12 +62,9 @@ class ShiftaugAugmentation(GeometricAugmentationBase2D):
             size = (int(batch_shape[-2]), int(batch_shape[-1]))
             record = self.binding.from_tensors(params, size, check_values=False)
             params.update(self.binding.to_tensors(self.binding.restrict(record, gate)))
-        self._drawn = {name: (params[name], params[name]._version) for name in self._fields}
+        names = (*self.binding.tensor_fields, "batch_prob")
+        self._drawn = {name: (params[name], params[name]._version) for name in names}
         return params
-
-    @property
-    def _fields(self) -> tuple[str, ...]:
-        return tuple(self.binding.tensor_fields)
 
     def _is_drawn(self, params: dict[str, torch.Tensor]) -> bool:
         """Whether ``params`` holds this module's own latest draw, unmodified (no value checks)."""

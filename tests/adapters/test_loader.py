@@ -19,6 +19,7 @@ from shiftaug.functional import (
     translate_keypoints,
     translate_mask,
 )
+from tests.adapters.references import rule_mask
 
 S = 10
 
@@ -122,3 +123,21 @@ def test_bad_batches_and_samples_get_clear_messages() -> None:
         collate_detection([])
     with pytest.raises(ValueError, match="must hold the `valid` mask"):
         uncollate_detection({"boxes": torch.zeros(1, 1, 4)})
+
+
+def test_a_mask_the_transform_cannot_place_is_an_error_not_a_silent_pass() -> None:
+    images, masks = torch.rand(4, 3, S, S), torch.randint(0, 3, (4, S, S), dtype=torch.uint8)
+    transform = RandomTranslate(shift_px=3)
+    with pytest.raises(ValueError, match=r"entry 1 .*targets=\{'mask': 1\}"):
+        next(iter(AugmentOnDevice([(images, masks)], transform)))
+    with pytest.raises(ValueError, match=r"entry 'seg' .*targets=\{'mask': 'seg'\}"):
+        next(iter(AugmentOnDevice([{"image": images, "seg": masks}], transform)))
+    # Said explicitly, both work: moved with the images, or left as they are.
+    out = next(iter(AugmentOnDevice([{"image": images, "seg": masks}], transform,
+                                    targets={"mask": "seg"})))  # fmt: skip
+    expected = rule_mask(masks, transform.last_params.shift, "zeros")
+    assert torch.equal(out["seg"], expected)
+    kept = next(iter(AugmentOnDevice([(images, masks)], transform, targets={})))
+    assert kept[1] is masks
+    labels = next(iter(AugmentOnDevice([(images, torch.arange(4))], transform)))[1]
+    assert torch.equal(labels, torch.arange(4))  # entries of another shape pass through

@@ -31,6 +31,9 @@ Factory = Callable[..., A.BasicTransform]
 
 ADAPTERS: dict[str, Factory] = {
     "RandomTranslate": lambda p=1.0, **kw: sa.RandomTranslate(shift_px=3, p=p, **kw),
+    "RandomTranslate-bilinear": lambda p=1.0, **kw: sa.RandomTranslate(
+        shift_frac=0.2, interpolation="bilinear", p=p, **kw
+    ),
     "RandomRelocate": lambda p=1.0, **kw: pa.RandomRelocate(
         "mean", num_objects="all", shift_px=3, p=p, **kw
     ),
