@@ -13,10 +13,10 @@ import numpy as np
 import torch
 
 from .._checks import check_probability, describe
+from .._import_hooks import hold_registration, release_registration
 from ._common import Binding, missing_framework, single_thread_after_fork
-from ._frameworks import hold_registration, release_registration
 
-# Importing albumentations fires the registration of the adapter modules (see _frameworks);
+# Importing albumentations fires the registration of the adapter modules (_import_hooks);
 # they subclass the base below, so it waits until the end of this module.
 hold_registration("albumentations", __name__)
 try:

@@ -46,6 +46,10 @@ from typing import Any, ClassVar
 import torch
 
 from .._checks import check_finite_tensor, check_tensor, describe, get_validate_args
+
+# The framework hooks live in a torch-free module (``import shiftaug`` installs them); they are
+# re-exported here, beside the adapters they register.
+from .._import_hooks import REGISTERING_MODULES, register_with_frameworks, run_after_import
 from ..functional import IMAGE_DTYPES
 from ..functional._boxes import translate_boxes_
 from ..functional._image import normalize_fill, translate_image_
@@ -54,13 +58,7 @@ from ..functional._mask import translate_mask_
 from ..functional._slicing import shift_by_slicing
 from ..params import TranslateParams
 from ..transforms import RandomTransform, RandomTranslate
-from ._frameworks import (
-    REGISTERING_MODULES,
-    missing_framework,
-    register_with_frameworks,
-    run_after_import,
-    single_thread_after_fork,
-)
+from ._frameworks import missing_framework, single_thread_after_fork
 
 __all__ = [
     "REGISTERING_MODULES",
