@@ -23,154 +23,40 @@ import numpy as np
 import torch
 
 from .._checks import describe
-from ._albumentations import ShiftaugDualTransform
-from ._placement_binding import (
-    CopyPasteBinding,
-    PlacementRecord,
-    RelocateBinding,
-    check_boxes_match,
+from ._placement_binding import CopyPasteBinding, RelocateBinding, check_boxes_match
+from ._placement_dual import (
+    CALL,
+    Call,
+    PlacementDual,
+    image_tensor,
+    masks_tensor,
+    normalized,
+    owner,
+    pixel_boxes,
 )
 
 __all__ = ["CopyPaste", "RandomRelocate"]
 
-_CALL = "shiftaug_call"  # key of the call's _Call in albumentations' params dict
 
-
-class _Call:
-    """One call's draw, the core inputs it was drawn from (to replay it on other images), and
-    what else the targets need (``extras``: the donor's boxes for ``CopyPaste``)."""
-
-    def __init__(
-        self, record: PlacementRecord, inputs: dict[str, torch.Tensor], extras: dict[str, Any]
-    ) -> None:
-        self.record, self.inputs, self.extras = record, inputs, extras
-
-    @property
-    def slots(self) -> int:
-        return int(self.inputs["masks"].shape[1])
-
-
-def _image_tensor(image: Any, name: str = "image") -> torch.Tensor:
-    if not isinstance(image, np.ndarray) or image.ndim not in (2, 3):
-        raise TypeError(
-            f"`{name}` must be an (H, W) or (H, W, C) array, but got {describe(image)}."
-        )
-    planes = image[..., None] if image.ndim == 2 else image
-    return torch.from_numpy(np.ascontiguousarray(planes.transpose(2, 0, 1)))[None]
-
-
-def _masks_tensor(masks: Any, size: tuple[int, int], name: str = "masks") -> torch.Tensor:
-    """``(1, K, H, W)`` bool masks; ``(1, 0, H, W)`` for a call without any."""
-    if masks is None:
-        return torch.zeros(1, 0, *size, dtype=torch.bool)
-    array = np.asarray(masks)
-    if array.size == 0 and array.ndim < 3:  # an empty list
-        return torch.zeros(1, 0, *size, dtype=torch.bool)
-    if array.ndim != 3 or tuple(array.shape[1:]) != size:
-        raise ValueError(
-            f"`{name}` must be K masks of the image's size (K, {size[0]}, {size[1]}), but got "
-            f"shape {array.shape}."
-        )
-    return torch.from_numpy(array != 0)[None]
-
-
-def _to_image(tensor: torch.Tensor, like: np.ndarray) -> np.ndarray:
-    array = tensor[0].permute(1, 2, 0).numpy()
-    return np.ascontiguousarray(array[..., 0] if like.ndim == 2 else array)
-
-
-def _pixel_boxes(bboxes: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
-    """albumentations' normalized xyxy -> pixel xyxy."""
-    height, width = size
-    return torch.from_numpy(bboxes[:, :4].astype(np.float64) * [width, height, width, height])
-
-
-def _normalized(boxes: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
-    height, width = size
-    return boxes.double().numpy() / np.array([width, height, width, height], dtype=np.float64)
-
-
-class _PlacementDual(ShiftaugDualTransform):
-    """Shared target handling; subclasses say how to build the core's batch in ``_inputs``."""
-
-    def get_params_dependent_on_data(
-        self, params: dict[str, Any], data: dict[str, Any]
-    ) -> dict[str, Any]:
-        generator = self.torch_generator()
-        image = data["image"] if data.get("image") is not None else _first(data.get("images"))
-        tensor = _image_tensor(image)
-        size = (tensor.shape[-2], tensor.shape[-1])
-        masks = _masks_tensor(data.get("masks"), size)
-        if masks.shape[1] == 0:
-            if len(data.get("bboxes", ())):
-                raise ValueError(
-                    "`masks` (instance masks) must be given for the objects of `bboxes`: these "
-                    f"transforms move objects by their masks, but got {len(data['bboxes'])} "
-                    "boxes and no mask."
-                )
-            return {_CALL: None}  # no object: every target passes through unchanged
-        inputs, extras = self._inputs(tensor, masks, data)
-        record = self.binding.draw(len(inputs["image"]), size, generator=generator, targets=inputs)
-        return {_CALL: _Call(record, inputs, extras)}
-
-    def _inputs(
-        self, image: torch.Tensor, masks: torch.Tensor, data: dict[str, Any]
-    ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        """The core's batch for this call, and what the targets need besides."""
-        raise NotImplementedError
-
-    def _place(self, img: np.ndarray, call: _Call) -> np.ndarray:
-        """The output for image ``img`` of the call: the drawn one, or a replay of the draw."""
-        tensor = _image_tensor(img)
-        drawn = call.inputs["image"]
-        if tensor.shape == drawn[:1].shape and torch.equal(tensor, drawn[:1]):
-            return _to_image(call.record.output.image[:1], img)
-        batch = torch.cat([tensor, drawn[1:].to(tensor.dtype)])
-        valid = call.inputs.get("valid")
-        out = self.binding.core(batch, call.inputs["masks"], valid, params=call.record.params)
-        return _to_image(out.image[:1], img)
-
-    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
-        call = params[_CALL]
-        return img if call is None else self._place(img, call)
-
-    def apply_to_images(self, images: np.ndarray, **params: Any) -> np.ndarray:
-        call = params[_CALL]
-        if call is None:
-            return images
-        return np.stack([self._place(image, call) for image in images])
-
-    def apply_to_mask(self, mask: np.ndarray, **params: Any) -> np.ndarray:
-        raise ValueError(
-            "`mask` (a semantic mask) cannot follow moved objects: the vacated pixels have no "
-            "label. Pass instance masks as `masks` instead."
-        )
-
-    def apply_to_masks(self, masks: Any, **params: Any) -> Any:
-        call = params[_CALL]
-        if call is None:
-            return masks
-        array = np.asarray(masks)
-        moved = self.binding.mask(torch.from_numpy(array != 0), call.record)[0]
-        return moved.numpy().astype(array.dtype)
-
-    def _check_bboxes(self, bboxes: np.ndarray, call: _Call, size: tuple[int, int]) -> None:
-        check_boxes_match(_pixel_boxes(bboxes, size), call.inputs["masks"][0], "bboxes", "masks")
-
-
-def _first(images: Any) -> Any:
-    if images is None or len(images) == 0:
-        raise ValueError("Placement transforms need `image` or a non-empty `images`.")
-    return images[0]
-
-
-class RandomRelocate(_PlacementDual):
+class RandomRelocate(PlacementDual):
     """:class:`shiftaug.RandomRelocate` as an albumentations ``DualTransform``.
 
     Args:
         inpainter: backend name (serializable) from :func:`shiftaug.inpaint.available_inpainters`.
-        num_objects, shift_px, shift_frac, policy, min_inside, stride, blend, sigma, levels,
-        iterations, hole_margin, on_no_position, min_visibility, min_area: as in the core.
+        num_objects: objects moved per image: ``n``, ``(low, high)`` or ``"all"``.
+        shift_px: move range in pixels (the grammar of ``docs/conventions.md``).
+        shift_frac: the same as a fraction of the image size.
+        policy: where objects may go (``"uniform"``, ``"non_overlapping"``, ``"grid"``, ...).
+        min_inside: fraction of an object that must stay in the frame.
+        stride: lattice step for ``policy="grid"``.
+        blend: ``"hard"``, ``"feather"``, ``"laplacian"`` or ``"poisson"``.
+        sigma: Gaussian std for ``"feather"``.
+        levels: pyramid levels for ``"laplacian"``.
+        iterations: conjugate-gradient iterations for ``"poisson"``.
+        hole_margin: pixels the hole grows by before it is filled.
+        on_no_position: ``"skip"`` or ``"raise"`` when an object has nowhere to go.
+        min_visibility: covered objects keeping less than this fraction are dropped.
+        min_area: covered objects keeping fewer pixels are dropped.
         p: probability that the transform is applied to a call; 0.5 by default, as for
             albumentations' own transforms.
         strict: accepted as albumentations' transforms accept it; invalid arguments always
@@ -235,48 +121,51 @@ class RandomRelocate(_PlacementDual):
         return {"image": image, "masks": masks}, {}
 
     def apply_to_bboxes(self, bboxes: np.ndarray, **params: Any) -> np.ndarray:
-        call: _Call | None = params[_CALL]
+        call: Call | None = params[CALL]
         size = params["shape"][:2]
         if call is None:
             return bboxes
         self._check_bboxes(bboxes, call, size)
         out = bboxes.copy()
-        out[:, :4] = _normalized(call.record.output.boxes[0], size)
+        out[:, :4] = normalized(call.record.output.boxes[0], size)
         return out
 
     def apply_to_keypoints(self, keypoints: np.ndarray, **params: Any) -> np.ndarray:
         """Each keypoint moves with the moved object whose original mask covers its pixel."""
-        call: _Call | None = params[_CALL]
+        call: Call | None = params[CALL]
         out = keypoints.copy()
         if call is None or not len(keypoints):
             return out
         masks = call.inputs["masks"][0]  # (K, H, W) before the move
-        owner = _owner(masks, keypoints)
+        mover = owner(masks, keypoints)
         shifts = torch.zeros(masks.shape[0], 2, dtype=torch.float64)
         placement = call.record.params
         slot = placement.index[0].remainder(masks.shape[0])
         shifts[slot] = (placement.shift[0] * placement.placed[0, :, None]).double()
-        moved = torch.where((owner >= 0)[:, None], shifts[owner.clamp(min=0)], 0.0)
+        moved = torch.where((mover >= 0)[:, None], shifts[mover.clamp(min=0)], 0.0)
         out[:, :2] = keypoints[:, :2] + moved.numpy()
         return out
 
 
-def _owner(masks: torch.Tensor, keypoints: np.ndarray) -> torch.Tensor:
-    """``(P,)`` the last mask of ``masks (K, H, W)`` covering each keypoint's pixel, or -1."""
-    height, width = masks.shape[-2:]
-    xy = torch.from_numpy(np.ascontiguousarray(keypoints[:, :2], dtype=np.float64))
-    col, row = xy.floor().long().unbind(-1)
-    inside = (col >= 0) & (col < width) & (row >= 0) & (row < height)
-    on = masks[:, row.clamp(0, height - 1), col.clamp(0, width - 1)] & inside  # (K, P)
-    return torch.where(on.any(0), masks.shape[0] - 1 - on.flip(0).int().argmax(0), -1)
-
-
-class CopyPaste(_PlacementDual):
+class CopyPaste(PlacementDual):
     """:class:`shiftaug.CopyPaste` as an albumentations ``DualTransform`` with donor images.
 
     Args:
-        num_objects, policy, shift_px, shift_frac, min_inside, stride, scale_range, blend, sigma,
-        levels, iterations, on_no_position, min_visibility, min_area: as in the core.
+        num_objects: objects pasted per image: ``n``, ``(low, high)`` or ``"all"``.
+        policy: where pasted objects go; ``"same"`` (as in the paper) keeps their place.
+        shift_px: move range in pixels for the other policies.
+        shift_frac: the same as a fraction of the image size.
+        min_inside: fraction of a pasted object that must land in the frame.
+        stride: lattice step for ``policy="grid"``.
+        scale_range: ``(low, high)`` scale jitter, or ``None`` for exact copies.
+        blend: ``"hard"``, ``"feather"``, ``"laplacian"`` or ``"poisson"``.
+        sigma: Gaussian std for ``"feather"``.
+        levels: pyramid levels for ``"laplacian"``.
+        iterations: conjugate-gradient iterations for ``"poisson"``.
+        on_no_position: ``"skip"`` or ``"raise"`` when an object has nowhere to go.
+        min_visibility: covered objects keeping less than this fraction of their pixels are
+            dropped (their masks emptied).
+        min_area: covered objects keeping fewer pixels are dropped.
         metadata_key: key of the donor list in the call's data (``copypaste_metadata``).
         p: probability that the transform is applied to a call; 0.5 by default, as for
             albumentations' own transforms.
@@ -360,14 +249,14 @@ class CopyPaste(_PlacementDual):
         self, image: torch.Tensor, masks: torch.Tensor, data: dict[str, Any]
     ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         donor = self._donor(data)
-        other = _image_tensor(np.asarray(donor["image"]), f"{self.metadata_key}[i]['image']")
+        other = image_tensor(np.asarray(donor["image"]), f"{self.metadata_key}[i]['image']")
         if other.shape != image.shape or other.dtype != image.dtype:
             raise ValueError(
                 f"Donor images must match the image's shape and dtype {tuple(image.shape)}, "
                 f"{image.dtype}, but got {tuple(other.shape)}, {other.dtype}."
             )
         size = (image.shape[-2], image.shape[-1])
-        other_masks = _masks_tensor(donor.get("masks"), size, "donor masks")
+        other_masks = masks_tensor(donor.get("masks"), size, "donor masks")
         slots = max(masks.shape[1], other_masks.shape[1])
         batch_masks = torch.zeros(2, slots, *size, dtype=torch.bool)
         batch_masks[0, : masks.shape[1]] = masks[0]
@@ -412,11 +301,11 @@ class CopyPaste(_PlacementDual):
         processor.is_sequence_input.update(sequences)
         boxes = np.asarray(item["bboxes"]).reshape(-1, 4 + len(fields))
         size = (masks.shape[-2], masks.shape[-1])
-        check_boxes_match(_pixel_boxes(boxes, size), masks, "donor bboxes", "donor masks")
+        check_boxes_match(pixel_boxes(boxes, size), masks, "donor bboxes", "donor masks")
         return boxes
 
     def apply_to_masks(self, masks: Any, **params: Any) -> Any:
-        call: _Call | None = params[_CALL]
+        call: Call | None = params[CALL]
         if call is None:
             return masks
         array = np.asarray(masks)
@@ -426,7 +315,7 @@ class CopyPaste(_PlacementDual):
         return torch.cat([originals, pasted]).numpy().astype(array.dtype)
 
     def apply_to_bboxes(self, bboxes: np.ndarray, **params: Any) -> np.ndarray:
-        call: _Call | None = params[_CALL]
+        call: Call | None = params[CALL]
         if call is None:
             return bboxes
         size = params["shape"][:2]
@@ -442,10 +331,10 @@ class CopyPaste(_PlacementDual):
         rows = np.concatenate([bboxes, self._pasted_rows(call, bboxes, source)])
         keep = self._visible(out.valid[0, index], kept[index] / whole, out.boxes[0, index])
         rows = rows.copy()
-        rows[:, :4] = _normalized(out.boxes[0, index], size)
+        rows[:, :4] = normalized(out.boxes[0, index], size)
         return rows[keep.numpy()]
 
-    def _pasted_rows(self, call: _Call, bboxes: np.ndarray, source: torch.Tensor) -> np.ndarray:
+    def _pasted_rows(self, call: Call, bboxes: np.ndarray, source: torch.Tensor) -> np.ndarray:
         """One row per paste round: the donor object's box row (its label columns)."""
         donor = call.extras.get("donor_boxes")
         if donor is None:  # no processor: bare rows of the right width
@@ -472,7 +361,7 @@ class CopyPaste(_PlacementDual):
     def apply_to_keypoints(self, keypoints: np.ndarray, **params: Any) -> np.ndarray:
         """Keypoints stay (their objects do not move); those under a pasted object are hidden,
         and removed if the pipeline's ``KeypointParams`` removes invisible keypoints."""
-        call: _Call | None = params[_CALL]
+        call: Call | None = params[CALL]
         processor = self.get_processor("keypoints")
         if call is None or not len(keypoints) or processor is None:
             return keypoints
@@ -480,5 +369,5 @@ class CopyPaste(_PlacementDual):
             return keypoints
         out = call.record.output
         pasted = out.masks[0, call.slots :][out.valid[0, call.slots :]]
-        covered = _owner(pasted, keypoints) >= 0
+        covered = owner(pasted, keypoints) >= 0
         return keypoints[~covered.numpy()]
