@@ -6,11 +6,13 @@ placement adapters both build on it without importing each other.
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC
 from typing import Any
 
 import numpy as np
 import torch
+from torch.utils.data import get_worker_info
 
 from .._checks import check_probability, describe
 from .._import_hooks import hold_registration, release_registration
@@ -43,7 +45,7 @@ class ShiftaugDualTransform(DualTransform, ABC):
 
     Parameters are drawn by the core sampler from a ``torch.Generator`` seeded by this
     transform's ``random_generator`` (which ``Compose(seed=...)`` sets), so a seeded pipeline
-    is reproducible. Each target is converted to a tensor, moved by the binding and converted
+    is reproducible; inside a ``DataLoader`` worker the worker's seed is mixed in. Each target is converted to a tensor, moved by the binding and converted
     back; subclasses may add faster NumPy paths. ``init_args`` are what gets serialized.
 
     ``strict`` is accepted like stock transforms accept it (and ``transform.strict = True``
@@ -73,9 +75,18 @@ class ShiftaugDualTransform(DualTransform, ABC):
         return dict(self.shiftaug_init_args)
 
     def torch_generator(self) -> torch.Generator:
-        """A generator seeded from this transform's random state (one per call)."""
+        """A generator seeded from this transform's random state (one per call).
+
+        Every ``DataLoader`` worker holds a copy of that state, so each also mixes in its
+        worker seed: workers draw different moves (albumentations 2.0's own transforms repeat
+        the same stream in every worker; see ``docs/adapters/albumentations.md``).
+        """
         single_thread_after_fork()
         seed = int(self.random_generator.integers(2**63 - 1))
+        info = get_worker_info()
+        if info is not None:
+            digest = hashlib.sha256(f"{seed}/{info.seed}".encode()).digest()
+            seed = int.from_bytes(digest[:8], "little") >> 1
         return torch.Generator().manual_seed(seed)
 
     def get_params_dependent_on_data(

@@ -194,8 +194,10 @@ def collate_detection(
     Every key in ``object_keys`` that a sample has holds one entry per object (``boxes``
     ``(M_i, 4)``, ``labels`` ``(M_i,)``, ``masks`` ``(M_i, H, W)``, ``keypoints`` ``(M_i, P, 2)``);
     all of a sample's object keys must agree on ``M_i``. They are zero-padded to
-    ``(N, M, ...)``; ``batch[valid_key]`` is the ``(N, M)`` bool mask of real objects. Other
-    keys go through :func:`torch.utils.data.default_collate`.
+    ``(N, M, ...)``; ``batch[valid_key]`` is the ``(N, M)`` bool mask of real objects. A sample
+    without objects may lack object keys (or hold ``None``), as torchvision's COCO wrapper
+    gives an image without annotations. Other keys go through
+    :func:`torch.utils.data.default_collate` and must be in every sample.
 
     Example:
         >>> import torch
@@ -219,13 +221,25 @@ def collate_detection(
         raise TypeError(
             f"`samples` must hold dicts (one per sample), but got {[type(s).__name__ for s in samples]}."
         )
-    keys = list(samples[0])
+    keys = list(dict.fromkeys(key for sample in samples for key in sample))
     present = [key for key in keys if key in object_keys]
     counts = [_object_count(sample, present, index) for index, sample in enumerate(samples)]
+    for key in keys:
+        lacking = [i for i, sample in enumerate(samples) if key not in sample]
+        if key not in present and lacking:
+            raise ValueError(
+                f"`samples[{lacking[0]}]` must hold {key!r} like the other samples, but has "
+                f"{list(samples[lacking[0]])}."
+            )
     batch: dict[str, Any] = {}
     for key in keys:
-        values = [sample[key] for sample in samples]
-        batch[key] = _pad(key, values, max(counts)) if key in present else default_collate(values)
+        values = [sample.get(key) for sample in samples]
+        if key not in present:
+            batch[key] = default_collate(values)
+        elif any(value is not None for value in values):
+            batch[key] = _pad(key, values, max(counts))
+        else:  # every sample holds None: nothing to pad
+            batch[key] = None
     batch[valid_key] = torch.arange(max(counts)) < torch.tensor(counts)[:, None]
     return batch
 
@@ -259,15 +273,21 @@ def uncollate_detection(
             if key in (valid_key, visible_key):
                 continue
             item = value[index] if isinstance(value, (torch.Tensor, list, tuple)) else value
-            sample[key] = item[keep[index].to(item.device)] if key in per_object else item
+            if key in per_object and item is not None:
+                item = item[keep[index].to(item.device)]
+            sample[key] = item
         samples.append(sample)
     return samples
 
 
 def _object_count(sample: Mapping[str, Any], keys: Sequence[str], index: int) -> int:
+    """The number of objects of one sample; an object entry it lacks (or holds as None, as for
+    an image without annotations) counts as none, and is then padded from the others."""
     counts = {}
     for key in keys:
         value = sample.get(key)
+        if value is None:
+            continue
         if not isinstance(value, torch.Tensor) or value.ndim < 1:
             raise TypeError(
                 f"`samples[{index}][{key!r}]` must be a tensor with one row per object, but got "
@@ -278,19 +298,28 @@ def _object_count(sample: Mapping[str, Any], keys: Sequence[str], index: int) ->
         raise ValueError(
             f"The object entries of `samples[{index}]` must have the same length, but got {counts}."
         )
-    return next(iter(counts.values()), 0)
+    count = next(iter(counts.values()), 0)
+    missing = [key for key in keys if sample.get(key) is None]
+    if count and missing:
+        raise ValueError(
+            f"`samples[{index}]` has {count} objects but no {missing}: every sample with objects "
+            "must hold the object entries the others hold."
+        )
+    return count
 
 
-def _pad(key: str, values: list[torch.Tensor], count: int) -> torch.Tensor:
-    rest = {tuple(value.shape[1:]) for value in values}
+def _pad(key: str, values: list[torch.Tensor | None], count: int) -> torch.Tensor:
+    given = [value for value in values if value is not None]
+    rest = {tuple(value.shape[1:]) for value in given}
     if len(rest) > 1:
         raise ValueError(
             f"`{key}` must have the same shape after the object dimension in every sample, but "
             f"got {sorted(rest)}."
         )
-    out = values[0].new_zeros((len(values), count, *rest.pop()))
+    out = given[0].new_zeros((len(values), count, *rest.pop()))
     for index, value in enumerate(values):
-        out[index, : value.shape[0]] = value
+        if value is not None:
+            out[index, : value.shape[0]] = value
     return out
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import albumentations as A
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 from torchvision import tv_tensors
 
 from shiftaug import RandomRelocate, RandomTranslate
+from shiftaug.adapters.albumentations import RandomTranslate as AlbuTranslate
 from shiftaug.adapters.placement_torchvision import RandomRelocate as TVRelocate
 
 
@@ -75,3 +78,21 @@ def test_the_main_process_keeps_the_given_generator() -> None:
     expected = RandomTranslate(shift_px=50, generator=torch.Generator().manual_seed(0))
     expected(torch.zeros(3, 4, 4))
     assert torch.equal(_translate_draw()(), expected.last_params.shift[0])  # the plain stream
+
+
+def test_albumentations_adapters_draw_per_worker() -> None:
+    """albumentations copies a pipeline's random state into every worker; our transforms mix
+    in the worker seed so the workers' moves differ, reproducibly."""
+    transform = AlbuTranslate(shift_px=50, p=1.0)
+    pipeline = A.Compose([transform], seed=0)
+    image = np.zeros((8, 8), dtype=np.uint8)
+
+    def draw() -> torch.Tensor:
+        pipeline(image=image)
+        return transform.get_applied_params()["shiftaug_params"].shift[0]
+
+    torch.manual_seed(2)
+    first = _epoch(draw)
+    torch.manual_seed(2)
+    assert torch.equal(_epoch(draw), first)
+    assert not torch.equal(first[:4], first[4:])
