@@ -87,7 +87,8 @@ class PlacementDual(ShiftaugDualTransform):
         self, params: dict[str, Any], data: dict[str, Any]
     ) -> dict[str, Any]:
         generator = self.torch_generator()
-        image = data["image"] if data.get("image") is not None else _first(data.get("images"))
+        # albumentations requires one of the two (its own shape lookup fails first otherwise)
+        image = data["image"] if data.get("image") is not None else data["images"][0]
         tensor = image_tensor(image)
         size = (tensor.shape[-2], tensor.shape[-1])
         masks = masks_tensor(data.get("masks"), size)
@@ -145,13 +146,8 @@ class PlacementDual(ShiftaugDualTransform):
         return moved.numpy().astype(array.dtype)
 
     def _check_bboxes(self, bboxes: np.ndarray, call: Call, size: tuple[int, int]) -> None:
-        check_boxes_match(pixel_boxes(bboxes, size), call.inputs["masks"][0], "bboxes", "masks")
-
-
-def _first(images: Any) -> Any:
-    if images is None or len(images) == 0:
-        raise ValueError("Placement transforms need `image` or a non-empty `images`.")
-    return images[0]
+        pixels = pixel_boxes(bboxes, size) if len(bboxes) else torch.zeros(0, 4)  # may be 1-D
+        check_boxes_match(pixels, call.inputs["masks"][0], "bboxes", "masks")
 
 
 def owner(masks: torch.Tensor, keypoints: np.ndarray) -> torch.Tensor:

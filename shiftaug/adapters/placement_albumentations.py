@@ -339,11 +339,6 @@ class CopyPaste(PlacementDual):
         donor = call.extras.get("donor_boxes")
         if donor is None:  # no processor: bare rows of the right width
             return np.zeros((len(source), bboxes.shape[1]), dtype=bboxes.dtype)
-        if donor.shape[1] != bboxes.shape[1]:
-            raise ValueError(
-                f"Donor bboxes must carry the same label fields as the image's, but got "
-                f"{donor.shape[1] - 4} label columns instead of {bboxes.shape[1] - 4}."
-            )
         if not len(donor):
             return np.zeros((len(source), bboxes.shape[1]), dtype=bboxes.dtype)
         return donor[source.clamp(max=len(donor) - 1).numpy()].astype(bboxes.dtype)
