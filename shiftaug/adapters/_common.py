@@ -269,6 +269,9 @@ class TranslateBinding(Binding):
         with it; a core ``mask_padding_mode`` (when set) overrides the rule
         (``docs/conventions.md``).
         """
+        rule = getattr(self.core, "mask_padding", None)  # the core's own rule, where it has one
+        if rule is not None:
+            return rule
         mode = getattr(self.core, "mask_padding_mode", None)
         if mode is None:
             mode = "circular" if self.core.padding_mode == "circular" else "constant"
