@@ -27,16 +27,22 @@ CALL = "shiftaug_call"  # key of the call's Call in albumentations' params dict
 
 
 class Call:
-    """One call's draw, the core inputs it was drawn from (to replay it on other images), and
-    what else the targets need (``extras``: the donor's boxes for ``CopyPaste``)."""
+    """One call's draw, the core inputs it was drawn from (to replay it on other images), the
+    number of the image's own objects, and what else the targets need (``extras``: the
+    donor's boxes for ``CopyPaste``)."""
 
     def __init__(
-        self, record: PlacementRecord, inputs: dict[str, torch.Tensor], extras: dict[str, Any]
+        self,
+        record: PlacementRecord,
+        inputs: dict[str, torch.Tensor],
+        objects: int,
+        extras: dict[str, Any],
     ) -> None:
-        self.record, self.inputs, self.extras = record, inputs, extras
+        self.record, self.inputs, self.objects, self.extras = record, inputs, objects, extras
 
     @property
     def slots(self) -> int:
+        """Mask slots per image of the core's batch (the image's objects, then padding)."""
         return int(self.inputs["masks"].shape[1])
 
 
@@ -102,7 +108,7 @@ class PlacementDual(ShiftaugDualTransform):
             return {CALL: None}  # no object: every target passes through unchanged
         inputs, extras = self._inputs(tensor, masks, data)
         record = self.binding.draw(len(inputs["image"]), size, generator=generator, targets=inputs)
-        return {CALL: Call(record, inputs, extras)}
+        return {CALL: Call(record, inputs, masks.shape[1], extras)}
 
     def _inputs(
         self, image: torch.Tensor, masks: torch.Tensor, data: dict[str, Any]
@@ -147,7 +153,8 @@ class PlacementDual(ShiftaugDualTransform):
 
     def _check_bboxes(self, bboxes: np.ndarray, call: Call, size: tuple[int, int]) -> None:
         pixels = pixel_boxes(bboxes, size) if len(bboxes) else torch.zeros(0, 4)  # may be 1-D
-        check_boxes_match(pixels, call.inputs["masks"][0], "bboxes", "masks")
+        own = call.inputs["masks"][0, : call.objects]  # the image's objects, not the padding
+        check_boxes_match(pixels, own, "bboxes", "masks")
 
 
 def owner(masks: torch.Tensor, keypoints: np.ndarray) -> torch.Tensor:

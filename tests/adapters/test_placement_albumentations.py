@@ -126,3 +126,22 @@ def test_boxes_must_belong_to_the_masks() -> None:
     with pytest.raises(ValueError, match="donor bboxes"):
         paste(image=image, masks=masks, bboxes=_boxes(masks), labels=[1, 2],
               copypaste_metadata=[donor])  # fmt: skip
+
+
+def test_copy_paste_with_more_donor_objects_than_own() -> None:
+    image, masks = _scene([(2, 2, 6, 6)], 0)
+    donor, donor_masks = _scene([(12, 2, 5, 5), (14, 14, 6, 8), (2, 18, 4, 4)], 1)
+    transform = CopyPaste(num_objects="all", p=1.0)
+    pipeline = A.Compose(
+        [transform], bbox_params=A.BboxParams(format="pascal_voc", label_fields=["labels"]), seed=0
+    )
+    out = pipeline(
+        image=image, masks=masks, bboxes=_boxes(masks), labels=["own"],
+        copypaste_metadata=[{"image": donor, "masks": donor_masks,
+                             "bboxes": _boxes(donor_masks), "labels": ["p", "q", "r"]}],
+    )  # fmt: skip
+    params = transform.binding.core.last_params
+    source = (params.index[0][params.placed[0]] - params.slots).tolist()
+    assert out["labels"] == ["own"] + [["p", "q", "r"][k] for k in source]
+    assert np.asarray(out["masks"]).shape == (4, H, W)
+    np.testing.assert_allclose(np.asarray(out["bboxes"]), _boxes(np.asarray(out["masks"])))
