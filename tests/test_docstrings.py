@@ -110,8 +110,46 @@ def test_the_docs_render_the_public_api() -> None:
     assert len(names) > 40 and "shiftaug.RandomTranslate" in names
 
 
-@pytest.mark.xfail(reason="docstrings being completed on the other branches", strict=False)
+# A ratchet: the gaps each object had when this check arrived (issue 14), in files being edited on
+# other branches. The count may only fall; lower it (or delete the line) when you fill them.
+KNOWN_GAPS = {
+    "shiftaug.adapters.albumentations.RandomTranslate": 1,
+    "shiftaug.adapters.kornia.RandomTranslate": 3,
+    "shiftaug.adapters.loader.AugmentOnDevice": 1,
+    "shiftaug.adapters.loader.collate_detection": 3,
+    "shiftaug.adapters.loader.uncollate_detection": 4,
+    "shiftaug.adapters.loader.to_device": 3,
+    "shiftaug.adapters.torchvision.RandomTranslate": 3,
+    "shiftaug.functional.masks_to_boxes": 1,
+    "shiftaug.functional.convert_boxes": 3,
+    "shiftaug.functional.clip_boxes": 2,
+    "shiftaug.set_validate_args": 1,
+    "shiftaug.inpaint.inpaint": 3,
+    "shiftaug.inpaint.get_inpainter": 1,
+    "shiftaug.inpaint.register_inpainter": 1,
+    "shiftaug.inpaint.check_inpaint_inputs": 4,
+    "shiftaug.inpaint.load_pipeline": 1,
+    "shiftaug.params.sample_translate": 2,
+    "shiftaug.params.TranslateParams": 2,
+    "shiftaug.params.parse_shift_range": 4,
+    "shiftaug.RandomTranslate": 15,
+    "shiftaug.RandomTransform": 2,
+    "shiftaug.harness.metrics": 50,
+    "shiftaug.harness.models.build_model": 5,
+    "shiftaug.harness.models.CNN": 1,
+    "shiftaug.harness.layers.PolyphaseDown": 1,
+    "shiftaug.RandomRelocate": 13,
+    "shiftaug.CopyPaste": 12,
+    "shiftaug.params.PlacementParams": 1,
+    "shiftaug.params.sample_positions": 2,
+    "shiftaug.params.grid_shifts": 3,
+    "shiftaug.functional.paste_objects": 3,
+    "shiftaug.functional.blend_margin": 3,
+    "shiftaug.functional.masks_to_label_map": 2,
+}
+
+
 @pytest.mark.parametrize("name", _documented_names())
 def test_every_argument_is_documented_with_a_real_type(collection: Any, name: str) -> None:
     gaps = _check(collection, name)
-    assert not gaps, "\n".join(gaps)
+    assert len(gaps) <= KNOWN_GAPS.get(name, 0), "\n".join(gaps)

@@ -25,7 +25,7 @@ import os
 import platform
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -43,6 +43,7 @@ from .evaluate import evaluate, init_consistency
 from .models import build_model, resolve_spec
 from .store import (
     FolderLock,
+    FolderLockedError,
     ResultsError,
     load_checkpoint,
     read_json,
@@ -337,19 +338,37 @@ def run_experiment(
     if cfg.train.threads == 0:  # auto: share the free cores among torchrun's local processes
         threads = max(1, threads // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
     torch.set_num_threads(threads)
+    lock = FolderLock(out)
+
+    def claim() -> None:
+        lock.__enter__()
+        _prepare_out(out, cfg)
+
     try:
-        with FolderLock(out) if d.rank == 0 else contextlib.nullcontext():
-            return _run_grid(cfg, out, d, progress)
+        _everywhere(d, claim)  # an error on rank 0 stops every rank, not only rank 0
+        return _run_grid(cfg, out, d, progress)
     finally:
+        lock.__exit__()
         torch.set_num_threads(before)
+
+
+def _everywhere(d: _Dist, step: Callable[[], object]) -> None:
+    """Run ``step`` on rank 0 and raise what it raised on every rank (others would wait for rank
+    0 at the next barrier until the process group's timeout)."""
+    error: Exception | None = None
+    if d.rank == 0:
+        try:
+            step()
+        except (ValueError, TypeError, OSError, FolderLockedError) as caught:
+            error = caught
+    error = d.agree(error)
+    if error is not None:
+        raise error
 
 
 def _run_grid(cfg: ExperimentConfig, out: Path, d: _Dist, progress: bool) -> list[dict[str, Any]]:
     from tqdm.auto import tqdm
 
-    if d.rank == 0:
-        _prepare_out(out, cfg)
-    d.barrier()
     task = make_task(cfg.data, margin=cfg.eval.max_shift)
     _check_grid(cfg, task)
     records: list[dict[str, Any]] = []
