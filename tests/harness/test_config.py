@@ -131,6 +131,7 @@ def test_yaml_is_loaded_safely(tmp_path: Path) -> None:
         ("data.positions=left", r"`data.positions` must be one of"),
         ("data.region=[0.5, 0, 0.2, 1]", r"`data.region` must be \[x0, y0, x1, y1\] with"),
         ("data.train_size=0", r"`data.train_size` must be >= 1"),
+        ("data.data_root=/data", r"`data.data_root` must be unset for the 'mnist' dataset"),
         ("data.seed=-1", r"`data.seed` must be in \[0, 4294967295\], but got -1"),
         ("arms.roll_frac=2", r"`arms.roll_frac` must be in \[0, 1\], but got 2"),
         ("arms.translate_px=-3", r"`arms.translate_px` must be >= 0, but got -3"),
