@@ -395,3 +395,23 @@ def test_report_takes_a_folder_either_way_and_names_a_bad_one(
     assert "none was given" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "missing")]) == 2
     assert "results.json` must exist" in capsys.readouterr().err
+
+
+def test_ddp_ranks_all_stop_on_a_folder_in_use(
+    reference: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # rank 0 finds the lock taken; without passing that on, rank 1 waited at a barrier for the
+    # process group's 2-hour timeout
+    config, _ = reference
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    with FolderLock(tmp_path):
+        result = subprocess.run(
+            launcher + _command(config, tmp_path)[1:],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
+    assert result.returncode != 0
+    assert result.stderr.count("folder error: `--out`") == 2  # both ranks say why
