@@ -123,7 +123,6 @@ KNOWN_GAPS = {
     "shiftaug.functional.masks_to_boxes": 1,
     "shiftaug.functional.convert_boxes": 3,
     "shiftaug.functional.clip_boxes": 2,
-    "shiftaug.set_validate_args": 1,
     "shiftaug.inpaint.inpaint": 3,
     "shiftaug.inpaint.get_inpainter": 1,
     "shiftaug.inpaint.register_inpainter": 1,
