@@ -19,14 +19,12 @@ object without any background around it gets a flat map (no context to match).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import torch
 
 from ..functional._blend import dilate_mask_
-
-if TYPE_CHECKING:
-    from ._positions import Frame
+from ._canvas import Frame, correlate, pad_to_canvas
 
 __all__ = ["ContextImages", "context_weights"]
 
@@ -65,8 +63,6 @@ def context_weights(
     Weights are relative: each object's map is divided by its largest allowed weight (in the
     exponent), so a map never underflows to all zeros.
     """
-    from ._positions import correlate, pad_to_canvas
-
     canvas = (masks.shape[-2], masks.shape[-1])
     band = dilate_mask_(masks, context.width) & ~masks & context.source_known
     known = context.target_known[:, None].to(torch.float32)

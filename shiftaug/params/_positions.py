@@ -14,26 +14,16 @@ pixels, regions, densities, context images) are padded onto the canvas.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import torch
-import torch.nn.functional as F
 
 from ..functional._boxes import masks_to_boxes
 from ..functional._placement import mask_any, mask_area
+from ._canvas import Frame, correlate, pad_to_canvas
 from ._context import ContextImages, context_weights
 from ._ranges import ShiftRange
 
 __all__ = ["Frame", "draw_positions", "pad_to_canvas"]
-
-
-class Frame(NamedTuple):
-    """Where the ``height x width`` frame lies on the masks' canvas."""
-
-    top: int
-    left: int
-    height: int
-    width: int
 
 
 def draw_positions(
@@ -109,18 +99,6 @@ def draw_positions(
     if policy == "context":
         weight = context_weights(masks, context, frame, dx, dy, weight > 0)  # type: ignore[arg-type]
     return _draw_from_maps(weight, dx, dy, present, generator)
-
-
-def pad_to_canvas(values: torch.Tensor, frame: Frame, canvas: tuple[int, int]) -> torch.Tensor:
-    """Frame-sized ``(..., H, W)`` values on the ``canvas`` ``(Hc, Wc)``, zero (False) around."""
-    if tuple(values.shape[-2:]) == canvas:
-        return values
-    right = canvas[1] - frame.left - frame.width
-    bottom = canvas[0] - frame.top - frame.height
-    pad = (frame.left, right, frame.top, bottom)
-    if values.dtype == torch.bool:
-        return F.pad(values.view(torch.uint8), pad).view(torch.bool)
-    return F.pad(values, pad)
 
 
 def _pixel_range(
@@ -209,20 +187,6 @@ def _inside_counts(
     r1 = (frame.top + frame.height - dy).clamp(0, height)
     rows0, rows1 = integral[:, r0], integral[:, r1]  # (M, Y, W + 1)
     return rows1[:, :, c1] - rows1[:, :, c0] - rows0[:, :, c1] + rows0[:, :, c0]
-
-
-def correlate(
-    objects: torch.Tensor, maps: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor
-) -> torch.Tensor:
-    """``(..., len(dy), len(dx))``: ``sum_p objects(p) maps(p + d)`` for every move ``d``
-    (FFT cross-correlation with zero padding; ``objects`` and ``maps`` broadcast, float)."""
-    height, width = objects.shape[-2:]
-    size = (2 * height, 2 * width)
-    corr = torch.fft.irfft2(
-        torch.fft.rfft2(objects, s=size).conj() * torch.fft.rfft2(maps, s=size), s=size
-    )
-    rows, cols = dy.remainder(size[0]), dx.remainder(size[1])
-    return corr[..., rows, :][..., cols]
 
 
 def _overlap_counts(
