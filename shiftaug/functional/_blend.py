@@ -185,9 +185,20 @@ def dilate_mask_(mask: torch.Tensor, radius: int) -> torch.Tensor:
     """:func:`dilate_mask` of ``(..., H, W)`` masks without argument checks."""
     if radius <= 0 or mask.numel() == 0:
         return mask
-    size = 2 * radius + 1
-    planes = mask.reshape(-1, 1, *mask.shape[-2:]).to(torch.float32)
-    return (F.max_pool2d(planes, size, 1, radius) > 0).view(mask.shape)
+    # A square is a row of 2r + 1 pixels then a column of them, each an OR of shifted bytes:
+    # offsets {-k, 0, k} with k = 1, 2, 4, ... grow an interval without gaps, so a radius costs
+    # about 2 log2(r) ORs per axis (max_pool2d is several times slower on a CPU).
+    grown = mask.reshape(-1, *mask.shape[-2:]).to(torch.uint8)
+    for dim in (-1, -2):
+        done, step = 0, 1
+        while done < radius:
+            k = min(step, radius - done)
+            length = grown.shape[dim]
+            padded = F.pad(grown, (k, k) if dim == -1 else (0, 0, k, k))
+            grown = padded.narrow(dim, 0, length) | padded.narrow(dim, k, length)
+            grown |= padded.narrow(dim, 2 * k, length)
+            done, step = done + k, 2 * step
+    return grown.view(torch.bool).view(mask.shape)
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:

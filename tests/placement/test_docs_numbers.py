@@ -68,3 +68,11 @@ def test_the_window_and_opencv_float_numbers_are_the_measured_ones() -> None:
     text = _page("inpainting.md")
     low, high = min(r[0] for r in telea.values()), max(r[0] for r in telea.values())
     assert f"{low:.1f}-{high:.1f} grey levels on average per hole kind for Telea" in text
+
+
+def test_the_cost_of_the_defaults_is_the_measured_one() -> None:
+    medians = json.loads((RESULTS / "placement_defaults.json").read_text())["median_cpu_ms"]
+    page = _page("placement.md")
+    for call in ("RandomRelocate pull_push window", "CopyPaste"):
+        ratio = medians[f"{call}, defaults"] / medians[f"{call}, exact"]
+        assert f"{ratio:.2f}x" in page

@@ -151,7 +151,7 @@ def test_label_maps_round_trip(data, dtype) -> None:  # type: ignore[no-untyped-
 
 @given(
     instance_scenes(max_objects=2, dtypes=(torch.float32,)),
-    st.one_of(st.integers(-2, 4), st.floats(0.5, 2), st.none()),
+    st.one_of(st.integers(-2, 12), st.floats(0.5, 2), st.none()),
     st.sampled_from(LAYOUTS),
 )
 def test_dilate_mask_equals_scipy(scene, radius, layout) -> None:  # type: ignore[no-untyped-def]
