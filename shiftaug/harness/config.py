@@ -26,6 +26,7 @@ __all__ = [
     "ExperimentConfig",
     "RunBlock",
     "TrainConfig",
+    "apply_overrides",
     "available_presets",
     "config_from_dict",
     "config_to_dict",
@@ -59,6 +60,7 @@ class ArmConfig:
     roll_frac: float = 0.5
     crop_padding: int = 4
     inpainter: str = "harmonic"  # hole filling of the relocate arm
+    rotate_degrees: float = 180.0  # the rotate arm: angles uniform in [-d, d]
 
 
 @dataclass
@@ -90,12 +92,15 @@ class EvalConfig:
 
     max_shift: int = 8  # shifts a, b in {-S..S}^2 for consistency, flips and worst-of-k
     images: int = 256  # test images for the shift metrics
-    grid_step: int = 2  # px between positions of the position heatmap
-    grid_images: int = 32  # objects rendered at every grid position
+    grid_step: int = 1  # px between heatmap positions; > 1: a random sub-grid per object
+    grid_images: int = 32  # objects rendered at every grid position (standard errors over them)
     worst_of: int = 10
     layer_objects: int = 16  # embedding invariance: objects x positions
     layer_positions: int = 8
     batch_size: int = 512
+    logit_images: int = 8  # images for the untrained network's logit-level shift check
+    small_shift: int = 2  # worst case over every shift in {-s..s}^2 (small_shift_accuracy)
+    extras: list[str] = field(default_factory=list)  # equivariance rotation stn pairs stretch
 
 
 @dataclass
@@ -154,6 +159,22 @@ def load_config(
         _merge(data, _mapping(yaml.safe_load(text), f"preset {preset!r}"))
     if path is not None:
         _merge(data, _mapping(yaml.safe_load(Path(path).read_text()), str(path)))
+    apply_overrides(data, overrides)
+    return config_from_dict(data)
+
+
+def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> None:
+    """Set ``key.sub=value`` overrides (values parsed as YAML) in the nested dict ``data``.
+
+    Example:
+        >>> from shiftaug.harness.config import apply_overrides
+        >>> data = {"train": {"epochs": 6}}
+        >>> apply_overrides(data, ["train.epochs=2", "seeds=[0, 1]"])
+        >>> data
+        {'train': {'epochs': 2}, 'seeds': [0, 1]}
+    """
+    import yaml
+
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep or not key:
@@ -165,7 +186,6 @@ def load_config(
             if not isinstance(node, dict):
                 raise ValueError(f"`{key}` must name a config key, but {part!r} is not a section.")
         node[leaf] = yaml.safe_load(value)
-    return config_from_dict(data)
 
 
 def config_from_dict(data: dict[str, Any]) -> ExperimentConfig:

@@ -121,7 +121,11 @@ def equivariance_error(
     device = _device(model)
     view = images.shape[-1] - 2 * margin
     with capture(layers) as base:
-        model(shift_images(images, torch.zeros(len(images), 2, dtype=torch.long), "crop", margin).to(device))
+        model(
+            shift_images(images, torch.zeros(len(images), 2, dtype=torch.long), "crop", margin).to(
+                device
+            )
+        )
     base = dict(base)
     num = dict.fromkeys(base, 0.0)
     den = dict.fromkeys(base, 0.0)
@@ -130,7 +134,8 @@ def equivariance_error(
         with capture(layers) as out:
             model(moved)
         for name, ref in base.items():
-            if ref.dim() == 4:
+            if ref.dim() >= 4:  # a map (group-equivariant maps carry an extra axis)
+                ref = ref.flatten(1, -3)
                 stride = view // ref.shape[-1]
                 if view % ref.shape[-1] or step % stride:
                     num[name] = float("nan")
@@ -138,15 +143,13 @@ def equivariance_error(
                 k = (d // stride).expand(len(ref), 2)
                 target = translate_image(ref, k)
                 valid = translate_image(torch.ones_like(ref[:, :1]), k) > 0
-                diff = (out[name] - target) * valid
+                diff = (out[name].flatten(1, -3) - target) * valid
                 target = target * valid
             else:
                 diff, target = out[name] - ref, ref
             num[name] += diff.square().sum().item()
             den[name] += target.square().sum().item()
     return {
-        name: None
-        if num[name] != num[name] or den[name] == 0
-        else (num[name] / den[name]) ** 0.5
+        name: None if num[name] != num[name] or den[name] == 0 else (num[name] / den[name]) ** 0.5
         for name in base
     }

@@ -126,7 +126,9 @@ def stretch_accuracy(
     out = []
     for f in factors:
         theta = torch.tensor([[1 / f, 0.0, 0.0], [0.0, f, 0.0]], dtype=images.dtype)
-        grid = F.affine_grid(theta.expand(len(images), 2, 3), list(images.shape), align_corners=False)
+        grid = F.affine_grid(
+            theta.expand(len(images), 2, 3), list(images.shape), align_corners=False
+        )
         warped = F.grid_sample(images, grid, mode="bilinear", align_corners=False)
         pred = predict(model, warped, batch_size=batch_size).argmax(1)
         out.append((pred == labels).float().mean().item())

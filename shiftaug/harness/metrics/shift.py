@@ -24,6 +24,7 @@ __all__ = [
     "worst_over_shifts",
 ]
 
+
 def _device(model: nn.Module) -> torch.device:
     param = next(model.parameters(), None)
     return param.device if param is not None else torch.device("cpu")

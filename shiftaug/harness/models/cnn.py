@@ -185,4 +185,3 @@ class CNN(nn.Module):
         if self.margin:
             x = F.pad(x, (self.margin,) * 4)
         return self.head(self.features(x))
-

@@ -53,12 +53,18 @@ class LocallyConnected2d(nn.Module):
         bias: bool = False,
     ) -> None:
         super().__init__()
-        if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size % 2 == 0:
+        if (
+            isinstance(kernel_size, bool)
+            or not isinstance(kernel_size, int)
+            or kernel_size % 2 == 0
+        ):
             raise ValueError(f"`kernel_size` must be an odd int, but got {describe(kernel_size)}.")
         self.kernel_size, self.size = kernel_size, (int(size[0]), int(size[1]))
         positions, fan_in = self.size[0] * self.size[1], in_channels * kernel_size**2
         bound = 1 / math.sqrt(fan_in)  # the bound nn.Conv2d's default init gives its weights
-        self.weight = nn.Parameter(torch.empty(positions, fan_in, out_channels).uniform_(-bound, bound))
+        self.weight = nn.Parameter(
+            torch.empty(positions, fan_in, out_channels).uniform_(-bound, bound)
+        )
         self.bias = (
             nn.Parameter(torch.empty(out_channels, positions).uniform_(-bound, bound))
             if bias
