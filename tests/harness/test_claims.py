@@ -183,3 +183,14 @@ def test_tiny_suite_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert (out / "conv" / "report.md").exists()  # every part is a normal experiment
     assert main(["experiment", "--config", str(config), "--models", "cnn", "--out", str(out)]) == 2
     assert "must not be given for the suite" in capsys.readouterr().err
+
+
+def test_new_config_keys_are_checked() -> None:
+    from shiftaug.harness.config import load_config
+
+    with pytest.raises(ValueError, match=r"`eval.extras` must be a list of equivariance"):
+        load_config("smoke", overrides=["eval.extras=[nope]"])
+    with pytest.raises(ValueError, match=r"`eval.logit_images` must be >= 1, but got 0"):
+        load_config("smoke", overrides=["eval.logit_images=0"])
+    with pytest.raises(ValueError, match=r"`arms.rotate_degrees` must be"):
+        load_config("smoke", overrides=["arms.rotate_degrees=-5"])
