@@ -10,6 +10,7 @@ them. For ``claims`` it copies ``claims.md``, the summary ``results.json`` and t
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -19,7 +20,41 @@ from pathlib import Path
 from shiftaug.cli import main
 
 HERE = Path(__file__).resolve().parent
-FILES = {"quick": ("report.md", "results.json", "config.yaml"), "claims": ("claims.md", "results.json")}
+FILES = {
+    "quick": ("report.md", "results.json", "config.yaml"),
+    "claims": ("claims.md", "results.json"),
+}
+START, END = "<!-- claims:start -->", "<!-- claims:end -->"
+PAGES = (HERE.parent / "experiments.md", HERE.parents[1] / "README.md")
+
+
+def claims_table() -> str:
+    """The claims summary (claim, verdict, why) from the committed claims results."""
+    data = json.loads((HERE / "claims" / "results.json").read_text())
+    seeds = sorted({r["seed"] for part in data["parts"].values() for r in part["runs"]})
+    lines = [
+        f"Computed from the committed run ({len(seeds)} seeds each; numbers and sources in "
+        "[claims.md](docs/experiments/claims/claims.md)):",
+        "",
+        "| # | claim | verdict |",
+        "|---|---|---|",
+    ]
+    for i, row in enumerate(data["claims"], 1):
+        lines.append(f"| {i} | {row['claim']} | **{row['verdict']}**: {row['why']} |")
+    return "\n".join(lines)
+
+
+def write_tables() -> None:
+    """Put :func:`claims_table` between the markers of the docs page and the README."""
+    table = claims_table()
+    for page in PAGES:
+        text = page.read_text()
+        if START not in text:
+            continue
+        head, rest = text.split(START, 1)
+        link = "experiments/claims/claims.md" if page.name == "experiments.md" else None
+        body = table.replace("docs/experiments/claims/claims.md", link) if link else table
+        page.write_text(f"{head}{START}\n{body}\n{END}{rest.split(END, 1)[1]}")
 
 
 def regenerate(preset: str, out: Path) -> None:
@@ -39,11 +74,19 @@ def regenerate(preset: str, out: Path) -> None:
         shutil.copy(out / name, target / name)
     for png in (out / "plots").glob("*.png"):
         shutil.copy(png, target / "plots" / png.name)
+    if preset == "claims":
+        write_tables()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", choices=sorted(FILES), default="quick")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--tables-only", action="store_true", help="only rewrite the docs' claims tables"
+    )
     args = parser.parse_args()
-    regenerate(args.preset, args.out or Path("runs") / args.preset)
+    if args.tables_only:
+        write_tables()
+    else:
+        regenerate(args.preset, args.out or Path("runs") / args.preset)

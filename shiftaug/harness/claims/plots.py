@@ -94,7 +94,8 @@ def _layers(runs: Runs, plt: Any) -> Any:
         ax.set_xticks(range(len(names)), names, rotation=30, fontsize=8)
     ax.set_ylabel("relative error (0 = exact)")
     ax.set_title("equivariance error of each layer under 8-px shifts", fontsize=9)
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
     return fig
 
 
@@ -118,7 +119,8 @@ def _lines(
     ax.set_ylabel(yl)
     ax.set_title(title, fontsize=9)
     ax.set_ylim(0, 102)
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
     return fig
 
 
@@ -167,7 +169,8 @@ def _region(runs: Runs, plt: Any) -> Any:
     ax.set_xlabel("side of the training region (fraction of the canvas)")
     ax.set_ylabel("accuracy at unseen positions (%)")
     ax.set_ylim(0, 102)
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
     return fig
 
 

@@ -18,6 +18,13 @@ CLAIMS_SCHEMA = "shiftaug.claims/1"
 _DROP_CURVES = ("heatmap",)
 
 
+def _part(folder: Path) -> dict[str, Any]:
+    """A part's results; a part that has not run yet counts as empty (its claims say so)."""
+    if not (folder / "results.json").exists():
+        return {"runs": [], "complete": False}
+    return load_results(folder)
+
+
 def _slim(run: dict[str, Any]) -> dict[str, Any]:
     curves = {k: v for k, v in (run.get("curves") or {}).items() if k not in _DROP_CURVES}
     return {**{k: v for k, v in run.items() if k not in ("curves", "losses")}, "curves": curves}
@@ -51,18 +58,19 @@ def write_claims(
     from .plots import write_claim_plots
 
     out = Path(out)
-    data = {part: load_results(out / part) for part in parts}
+    data = {part: _part(out / part) for part in parts}
     runs = {part: [_slim(r) for r in d["runs"]] for part, d in data.items()}
     rows = claim_rows({part: d["runs"] for part, d in data.items()})
     previous = out / "results.json"
     if previous.exists() and (timing is None or timing.get("wall_s", 0) < 60):
         timing = read_json(previous).get("timing", timing)
-    env = next(iter(data.values())).get("environment", {}) if data else {}
+    env = next((d["environment"] for d in data.values() if d.get("environment")), {})
     summary = {
         "schema": CLAIMS_SCHEMA,
         "name": name,
         "environment": {**env, "python": platform.python_version()},
         "timing": timing or {},
+        "complete": all(d.get("complete") for d in data.values()),
         "rules": {"accuracy_floor": ACC_FLOOR, "min_effect": PTS, "min_gap": GAP},
         "claims": rows,
         "parts": {
@@ -82,16 +90,28 @@ def write_claims(
         if t.get("wall_s")
         else "Timing: not recorded (summary rebuilt from finished parts)."
     )
+    unfinished = [p for p, d in data.items() if not d.get("complete")]
     lines = [
         f"# shiftaug claims: {name}",
         "",
+        *(
+            [
+                f"**Incomplete**: parts {', '.join(f'`{p}`' for p in unfinished)} have not "
+                "finished; rerun the same command to resume them. Claims that need them say "
+                "*inconclusive* (missing).",
+                "",
+            ]
+            if unfinished
+            else []
+        ),
         f"{count} runs in {len(parts)} parts ({', '.join(f'`{p}`' for p in parts)}), seeds "
         f"{seeds}; every number is the mean ± standard deviation over seeds, in percent unless "
         f"stated. {timing_line}",
         "",
         "**How the verdicts are computed** (`shiftaug/harness/claims/verdicts.py`): an "
         f"invariance number counts only if the model's test accuracy is at least "
-        f"{100 * ACC_FLOOR:.0f}% (else *inconclusive*). "
+        f"{100 * ACC_FLOOR:.0f}% (a claim whose core models miss it is *inconclusive*; side "
+        "variants that miss it are shown, marked, and not counted). "
         + " ".join((STATS_DOC or "").split("\n\n")[1].split()).replace("``", "`")
         + f" Minimum effects: {100 * PTS:.0f} points for accuracy, consistency and flips, "
         f"{100 * GAP:.0f} points for position gaps. Each row's sentence names the rule that "
