@@ -147,6 +147,8 @@ class BlurDown(nn.Module):
         torch.Size([1, 2, 4, 4])
     """
 
+    kernel: torch.Tensor
+
     def __init__(self, size: int = 3, stride: int = 2) -> None:
         super().__init__()
         if size not in (3, 5):
@@ -160,7 +162,7 @@ class BlurDown(nn.Module):
         p = (self.size - 1) // 2
         c = x.shape[1]
         padded = F.pad(x, (p, p, p, p), mode="reflect")
-        weight = self.kernel.to(x.dtype).expand(c, 1, self.size, self.size)
+        weight = self.kernel.to(dtype=x.dtype).expand(c, 1, self.size, self.size)
         return F.conv2d(padded, weight, stride=self.stride, groups=c)
 
     def extra_repr(self) -> str:

@@ -194,3 +194,18 @@ def test_new_config_keys_are_checked() -> None:
         load_config("smoke", overrides=["eval.logit_images=0"])
     with pytest.raises(ValueError, match=r"`arms.rotate_degrees` must be"):
         load_config("smoke", overrides=["arms.rotate_degrees=-5"])
+
+
+def test_summary_of_an_unfinished_suite_says_so(tmp_path: Path) -> None:
+    from shiftaug.harness.claims.report import write_claims
+
+    (tmp_path / "conv").mkdir()
+    runs = _runs({("cnn", "none"): {"flip_rate_1px": [0.1, 0.1, 0.1]}})
+    (tmp_path / "conv" / "results.json").write_text(json.dumps({"runs": runs, "complete": True}))
+    path = write_claims(tmp_path, "part", ["conv", "rotation"], timing=None)
+    text = path.read_text()
+    assert "**Incomplete**: parts `rotation` have not finished" in text
+    summary = json.loads((tmp_path / "results.json").read_text())
+    assert summary["complete"] is False and summary["parts"]["rotation"]["runs"] == []
+    rows = {r["key"]: r for r in summary["claims"]}
+    assert rows["rotation"]["verdict"] == "inconclusive" and "missing" in rows["rotation"]["why"]

@@ -19,10 +19,23 @@ _DROP_CURVES = ("heatmap",)
 
 
 def _part(folder: Path) -> dict[str, Any]:
-    """A part's results; a part that has not run yet counts as empty (its claims say so)."""
-    if not (folder / "results.json").exists():
-        return {"runs": [], "complete": False}
-    return load_results(folder)
+    """A part's results: every finished run found in ``folder/runs`` (the source of truth, so
+    that runs finished by several processes are all counted), with the part's config and
+    environment. A part that has not run yet counts as empty (its claims say so)."""
+    data: dict[str, Any] = {"runs": [], "complete": False}
+    if (folder / "results.json").exists():
+        data = load_results(folder)
+    found = []
+    for path in sorted(folder.glob("runs/*/result.json")):
+        try:
+            record = read_json(path)
+        except ValueError:
+            continue  # a run being written: not finished
+        if isinstance(record, dict) and isinstance(record.get("metrics"), dict):
+            found.append(record)
+    known = {r.get("key") for r in data["runs"]}
+    data["runs"] = data["runs"] + [r for r in found if r.get("key") not in known]
+    return data
 
 
 def _slim(run: dict[str, Any]) -> dict[str, Any]:
@@ -86,7 +99,8 @@ def write_claims(
     timing_line = (
         f"Wall time {t['wall_s'] / 60:.1f} min, CPU time {t['cpu_s'] / 60:.1f} min, load average "
         f"{t.get('load_before', 0):.1f} before and {t.get('load_after', 0):.1f} after, on "
-        f"{env.get('device_name', '?')} with {env.get('torch_threads', '?')} threads."
+        f"{env.get('device_name', '?')} with {env.get('torch_threads', '?')} threads"
+        + (f" ({t['note']})." if t.get("note") else ".")
         if t.get("wall_s")
         else "Timing: not recorded (summary rebuilt from finished parts)."
     )

@@ -23,6 +23,7 @@ from .stats import Stat, diff, spearman, stat
 __all__ = ["ACC_FLOOR", "CLAIMS", "MERGE", "Results", "claim_rows", "merged"]
 
 ACC_FLOOR = 0.70  # far above chance (10%) and a one-class predictor
+MIN_SEEDS = 3  # every number a verdict uses is a mean over at least this many seeds
 PTS = 0.02  # smallest difference in accuracy / consistency / flips that counts (2 points)
 GAP = 0.05  # smallest position gap that counts as a gap (5 points)
 
@@ -58,12 +59,17 @@ class Results:
         return stat(self.values(part, model, arm, key))
 
     def below_floor(self, part: str, cells: list[tuple[str, str]]) -> list[str]:
-        """The ``model/arm`` cells that miss the accuracy floor (or did not run)."""
+        """The ``model/arm`` cells that miss the accuracy floor, or have fewer than
+        :data:`MIN_SEEDS` finished seeds (or did not run)."""
         out = []
         for model, arm in cells:
             acc = self.s(part, model, arm, "accuracy")
-            if acc is None or acc.mean < ACC_FLOOR:
-                out.append(f"{model}/{arm} ({'missing' if acc is None else acc.pct()})")
+            if acc is None:
+                out.append(f"{model}/{arm} (missing)")
+            elif acc.n < MIN_SEEDS:
+                out.append(f"{model}/{arm} ({acc.n} of {MIN_SEEDS} seeds)")
+            elif acc.mean < ACC_FLOOR:
+                out.append(f"{model}/{arm} ({acc.pct()})")
         return out
 
     def record(self, part: str, model: str) -> dict[str, Any]:
@@ -89,7 +95,8 @@ def _gated(key: str, claim: str, experiment: str, missing: list[str]) -> Row:
         experiment,
         "–",
         "inconclusive",
-        f"below the {100 * ACC_FLOOR:.0f}% accuracy floor or not run: {', '.join(missing)}.",
+        f"below the {100 * ACC_FLOOR:.0f}% accuracy floor, or fewer than {MIN_SEEDS} seeds "
+        f"finished: {', '.join(missing)}.",
     )
 
 
@@ -182,8 +189,11 @@ def pooling(r: Results) -> Row:
     base = flips["cnn"]
 
     def helps(m: str) -> bool:
-        d = diff(base, flips[m], PTS) if base and flips[m] else None
-        return d is not None and d.real and d.delta > 0
+        other = flips[m]
+        if base is None or other is None:
+            return False
+        d = diff(base, other, PTS)
+        return d.real and d.delta > 0
 
     better = [m for m in models[2:] if helps(m)]
     if len(better) == 3:
@@ -263,9 +273,10 @@ def augment(r: Results) -> Row:
     if any(v is None for v in gap.values()):
         return _row("augment", claim, exp, ours, "inconclusive", "metrics missing.")
     real = {a: diff(gap["none"], gap[a], GAP) for a in arms[1:]}  # type: ignore[arg-type]
-    moved = all(real[a].real and real[a].delta > 0 for a in ("translate", "relocate"))
-    small = [a for a in ("crop",) if not (real[a].real and abs(gap[a].mean) <= GAP)]  # type: ignore[union-attr]
-    if not moved:
+    works = [a for a in ("translate", "relocate") if real[a].real and real[a].delta > 0]
+    crop = gap["crop"].mean  # type: ignore[union-attr]
+    note = f"; the 4-px crop baseline leaves a {100 * crop:.0f}-point gap" if crop > GAP else ""
+    if not works:
         return _row(
             "augment",
             claim,
@@ -279,9 +290,10 @@ def augment(r: Results) -> Row:
         claim,
         exp,
         ours,
-        "nuanced" if small else "supported",
-        "moving objects over the whole canvas (translate, relocate) closes the gap"
-        + (f"; small moves ({', '.join(small)}) leave most of it." if small else "."),
+        "supported" if len(works) == 2 else "nuanced",
+        f"moving the objects over the whole canvas ({', '.join(works)}) closes the position gap"
+        + (" (only this arm)" if len(works) < 2 else "")
+        + f"{note}.",
     )
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from .stats import diff
-from .verdicts import GAP, PTS, Results, Row, _fmt, _gated, _row
+from .verdicts import GAP, MIN_SEEDS, PTS, Results, Row, _fmt, _gated, _row
 
 __all__ = ["MORE", "PLACEMENT_RESULTS"]
 
@@ -339,9 +339,14 @@ def probe(r: Results) -> Row:
     )
     models = ["cnn", "cnn_full", "cnn_circular", "cnn_aps"]
     acc = {m: r.s("probe", m, "none", "accuracy") for m in models}
+    few = [
+        f"{m} ({a.n} seeds)"
+        for m, a in acc.items()
+        if m in ("cnn", "cnn_full") and a is not None and a.n < MIN_SEEDS
+    ]
     ours = "; ".join(f"{m} {_fmt(acc[m])}" for m in models)
-    if acc["cnn"] is None or acc["cnn_full"] is None:
-        return _row("probe", claim, exp, ours, "inconclusive", "metrics missing.")
+    if acc["cnn"] is None or acc["cnn_full"] is None or few:
+        return _row("probe", claim, exp, ours, "inconclusive", f"missing or {', '.join(few)}.")
     if acc["cnn"].mean < 0.9:
         return _row(
             "probe", claim, exp, ours, "inconclusive", "zero padding did not leak position here."
