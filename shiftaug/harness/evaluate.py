@@ -66,7 +66,7 @@ def init_metrics(model: nn.Module, task: Task, cfg: EvalConfig, *, seed: int) ->
     images, _ = _eval_set(task, cfg)
     g = torch.Generator().manual_seed(seed)
     model.eval()
-    kw = {"margin": task.margin, "batch_size": cfg.batch_size}
+    kw: dict[str, Any] = {"margin": task.margin, "batch_size": cfg.batch_size}
     change, spread = max_logit_change(
         model, task.view(images[: cfg.logit_images]), batch_size=cfg.batch_size
     )
@@ -107,7 +107,7 @@ def evaluate(
     step = progress or (lambda stage: None)
     g = torch.Generator().manual_seed(seed)
     s, bs = cfg.max_shift, cfg.batch_size
-    kw = {"margin": task.margin, "batch_size": bs}
+    kw: dict[str, Any] = {"margin": task.margin, "batch_size": bs}
     images, labels = _eval_set(task, cfg)
     step("accuracy, consistency, flips")
     logits = predict(model, task.test_images, **kw)

@@ -85,6 +85,7 @@ def _stn(model: nn.Module, task: Task, cfg: EvalConfig, g: torch.Generator) -> R
     images, _ = render(index, pos)
     device = next(net.parameters()).device
     predicted = net.predicted_shift(images.to(device)).cpu().double()
+    assert task.train_box is not None  # checked by _canvas
     x0, y0, x1, y1 = task.train_box
     true = pos.double() - torch.tensor([(x0 + x1) / 2, (y0 + y1) / 2], dtype=torch.float64)
     t, p = true.flatten(), predicted.flatten()

@@ -11,8 +11,8 @@ import pytest
 from shiftaug.cli import main
 from shiftaug.harness.claims.stats import Stat, diff, spearman, stat
 from shiftaug.harness.claims.suite import load_suite
-from shiftaug.harness.claims.verdicts import ACC_FLOOR, claim_rows
-from shiftaug.harness.claims.verdicts_more import placement
+from shiftaug.harness.claims.verdicts import ACC_FLOOR
+from shiftaug.harness.claims.verdicts_more import claim_rows, placement
 
 
 def _runs(part: dict[tuple[str, str], dict[str, list[float]]]) -> list[dict]:

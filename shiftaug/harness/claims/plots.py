@@ -224,6 +224,10 @@ MAKERS: dict[str, Callable[[Runs, Any], Any]] = {
 }
 
 
+def _save(fig: Any, path: Path) -> None:
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=110))
+
+
 def write_claim_plots(runs: Runs, folder: str | Path) -> list[str]:
     """Write the claims figures into ``folder``; returns the names written (missing data: skipped)."""
     import matplotlib
@@ -241,9 +245,7 @@ def write_claim_plots(runs: Runs, folder: str | Path) -> list[str]:
         if fig is None:
             continue
         fig.tight_layout()
-        atomic_write(
-            folder / f"{name}.png", lambda f, fig=fig: fig.savefig(f, format="png", dpi=110)
-        )
+        _save(fig, folder / f"{name}.png")
         plt.close(fig)
         written.append(name)
     return written

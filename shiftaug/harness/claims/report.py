@@ -9,7 +9,8 @@ from typing import Any
 from ..report import load_results
 from ..store import atomic_write, read_json, write_json
 from .stats import __doc__ as STATS_DOC
-from .verdicts import ACC_FLOOR, GAP, PTS, claim_rows, merged
+from .verdicts import ACC_FLOOR, GAP, PTS, merged
+from .verdicts_more import claim_rows
 
 __all__ = ["CLAIMS_SCHEMA", "write_claims"]
 
@@ -77,8 +78,10 @@ def write_claims(
     previous = out / "results.json"
     if previous.exists() and (timing is None or timing.get("wall_s", 0) < 60):
         timing = read_json(previous).get("timing", timing)
-    env = next((d["environment"] for d in data.values() if d.get("environment")), {})
-    summary = {
+    env: dict[str, Any] = next(
+        (d["environment"] for d in data.values() if d.get("environment")), {}
+    )
+    summary: dict[str, Any] = {
         "schema": CLAIMS_SCHEMA,
         "name": name,
         "environment": {**env, "python": platform.python_version()},

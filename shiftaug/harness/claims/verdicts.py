@@ -20,7 +20,7 @@ from typing import Any
 from .literature import LITERATURE
 from .stats import Stat, diff, spearman, stat
 
-__all__ = ["ACC_FLOOR", "CLAIMS", "MERGE", "Results", "claim_rows", "merged"]
+__all__ = ["ACC_FLOOR", "CLAIMS", "MERGE", "Results", "merged"]
 
 ACC_FLOOR = 0.70  # far above chance (10%) and a one-class predictor
 MIN_SEEDS = 3  # every number a verdict uses is a mean over at least this many seeds
@@ -345,11 +345,3 @@ def region(r: Results) -> Row:
 
 
 CLAIMS: list[Callable[[Results], Row]] = [conv, pooling, kernel, augment, region]
-
-
-def claim_rows(parts: dict[str, list[dict[str, Any]]]) -> list[Row]:
-    """Every claim's row (see :data:`CLAIMS` and :mod:`.verdicts_more`)."""
-    from .verdicts_more import MORE
-
-    results = Results(parts)
-    return [claim(results) for claim in [*CLAIMS, *MORE]]

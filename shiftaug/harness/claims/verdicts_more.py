@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from .stats import diff
-from .verdicts import GAP, MIN_SEEDS, PTS, Results, Row, _fmt, _gated, _row
+from .verdicts import CLAIMS, GAP, MIN_SEEDS, PTS, Results, Row, _fmt, _gated, _row
 
-__all__ = ["MORE", "PLACEMENT_RESULTS"]
+__all__ = ["MORE", "PLACEMENT_RESULTS", "claim_rows"]
 
 # The generative placement experiment's committed results (issue 11), read if present.
 PLACEMENT_RESULTS = Path("docs/experiments/placement/results.json")
@@ -424,3 +425,9 @@ def aps_realistic(r: Results) -> Row:
 
 
 MORE = [rotation, vit, stn, gcnn, placement, limits, probe, aps_realistic]
+
+
+def claim_rows(parts: dict[str, list[dict[str, Any]]]) -> list[Row]:
+    """Every claim's row, in order: :data:`~.verdicts.CLAIMS` then :data:`MORE`."""
+    results = Results(parts)
+    return [claim(results) for claim in [*CLAIMS, *MORE]]

@@ -18,6 +18,7 @@ import importlib
 from collections.abc import Mapping
 from typing import Any
 
+import torch
 from torch import nn
 
 from ..._checks import check_choice, describe
@@ -151,13 +152,18 @@ def build_model(
     """
     options = resolve_spec(spec, presets)
     kind = options.pop("kind")
-    shape = {"in_channels": in_channels, "num_classes": num_classes, "image_size": image_size}
     if kind in ("cnn", "lcn"):
         return (CNN if kind == "cnn" else LCN)(in_channels, num_classes, image_size, **options)
     if kind == "gcnn":
         return GCNN(in_channels, num_classes, image_size, **options)
     if kind == "stn":
-        classifier = build_model(options.pop("classifier", "cnn_flat"), presets=presets, **shape)
+        classifier = build_model(
+            options.pop("classifier", "cnn_flat"),
+            in_channels=in_channels,
+            num_classes=num_classes,
+            image_size=image_size,
+            presets=presets,
+        )
         return STN(in_channels, image_size, classifier, **options)
     if kind == "vit":
         return build_vit(in_channels, num_classes, image_size, **options)
@@ -206,6 +212,11 @@ def _inner_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return list(model.named_children())
 
 
+def _first(value: Any) -> int:
+    """The first entry of an int-or-tuple size."""
+    return int(value[0] if isinstance(value, (tuple, list)) else value)
+
+
 def receptive_field(model: nn.Module) -> int | None:
     """Side in pixels of the input region one unit of a CNN's last feature map sees.
 
@@ -227,8 +238,7 @@ def receptive_field(model: nn.Module) -> int | None:
     rf, jump = 1, 1
     for m in features.modules():
         if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
-            k, s = m.kernel_size, m.stride
-            k, s = (k[0] if isinstance(k, tuple) else k), (s[0] if isinstance(s, tuple) else s)
+            k, s = _first(m.kernel_size), _first(m.stride)
         elif isinstance(m, LocallyConnected2d):
             k, s = m.kernel_size, 1
         elif isinstance(m, BlurDown):
@@ -238,7 +248,8 @@ def receptive_field(model: nn.Module) -> int | None:
         elif type(m).__name__ == "_StridedMax":
             k, s = 2, 1
         elif isinstance(m, _GroupBlock):  # a group convolution, then a 2x2 max pool
-            rf += (m.conv.weight.shape[-1] - 1) * jump
+            weight = m.conv.weight
+            rf += (int(weight.shape[-1]) - 1) * jump if isinstance(weight, torch.Tensor) else 0
             k, s = 2, 2
         else:
             continue

@@ -156,7 +156,8 @@ class CNN(nn.Module):
             down = make_pool(pool, circular=padding == "circular")
             stages.append(nn.Sequential(*layers, down))
             with torch.no_grad():
-                side = tuple(down(torch.zeros(1, 1, *side)).shape[-2:])  # type: ignore[assignment]
+                h, w = down(torch.zeros(1, 1, *side)).shape[-2:]
+                side = (int(h), int(w))
             cin = width
         self.features = nn.Sequential(*stages)
         with torch.no_grad():  # the flatten head's size depends on the padding and pooling
