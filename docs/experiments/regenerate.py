@@ -1,15 +1,16 @@
-"""Regenerate docs/experiments/<preset>/ (report, plots, results) from a preset.
+"""Regenerate a committed result folder (docs/experiments/<preset>/) from its preset.
 
-    python docs/experiments/regenerate.py [--preset quick] [--out runs/quick]
-    python docs/experiments/regenerate.py --preset placement --out runs/placement
+    python docs/experiments/regenerate.py [--preset quick|claims|placement] [--out runs/<preset>]
 
 Runs (or resumes) ``shiftaug experiment --preset <preset>`` and copies what it wrote next to
-this script; prints the wall time and the machine's load so the docs can quote them.
+this script; prints the wall time, the CPU time and the machine's load so the docs can quote
+them. For ``claims`` it copies ``claims.md``, the summary ``results.json`` and the plots.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -19,33 +20,82 @@ from pathlib import Path
 from shiftaug.cli import main
 
 HERE = Path(__file__).resolve().parent
+FILES = {
+    "quick": ("report.md", "results.json", "config.yaml"),
+    "claims": ("claims.md", "results.json"),
+    "placement": ("report.md", "results.json", "config.yaml"),
+}
+# Hand-written pages next to the generated files (the placement conclusion) are kept.
+KEEP = ("conclusion.md",)
+START, END = "<!-- claims:start -->", "<!-- claims:end -->"
+PAGES = (HERE.parent / "experiments.md", HERE.parents[1] / "README.md")
 
 
-def regenerate(out: Path, preset: str = "quick") -> None:
+def claims_table() -> str:
+    """The claims summary (claim, verdict, why) from the committed claims results."""
+    data = json.loads((HERE / "claims" / "results.json").read_text())
+    seeds = sorted({r["seed"] for part in data["parts"].values() for r in part["runs"]})
+    lines = [
+        f"Computed from the committed run ({len(seeds)} seeds each; numbers and sources in "
+        "[claims.md](docs/experiments/claims/claims.md)):",
+        "",
+        "| # | claim | verdict |",
+        "|---|---|---|",
+    ]
+    for i, row in enumerate(data["claims"], 1):
+        lines.append(f"| {i} | {row['claim']} | **{row['verdict']}**: {row['why']} |")
+    return "\n".join(lines)
+
+
+def write_tables() -> None:
+    """Put :func:`claims_table` between the markers of the docs page and the README."""
+    table = claims_table()
+    for page in PAGES:
+        text = page.read_text()
+        if START not in text:
+            continue
+        head, rest = text.split(START, 1)
+        link = "experiments/claims/claims.md" if page.name == "experiments.md" else None
+        body = table.replace("docs/experiments/claims/claims.md", link) if link else table
+        page.write_text(f"{head}{START}\n{body}\n{END}{rest.split(END, 1)[1]}")
+
+
+def regenerate(preset: str, out: Path) -> None:
     start, load = time.perf_counter(), os.getloadavg()
     code = main(["experiment", "--preset", preset, "--out", str(out), "--no-progress"])
     if code:
         raise SystemExit(code)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # worker processes, if any
     cpu = usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime
     print(
         f"wall {time.perf_counter() - start:.0f} s, CPU {cpu:.0f} s, "
         f"load average before {load[0]:.1f}, after {os.getloadavg()[0]:.1f}"
     )
     target = HERE / preset
-    # Generated files only: a hand-written page next to them (conclusion.md) stays.
-    shutil.rmtree(target / "plots", ignore_errors=True)
+    for path in target.glob("*") if target.is_dir() else ():
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.name not in KEEP:
+            path.unlink()
     (target / "plots").mkdir(parents=True)
-    for name in ("report.md", "results.json", "config.yaml"):
+    for name in FILES[preset]:
         shutil.copy(out / name, target / name)
     for png in (out / "plots").glob("*.png"):
         shutil.copy(png, target / "plots" / png.name)
+    if preset == "claims":
+        write_tables()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="quick", help="quick or placement")
-    parser.add_argument("--out", type=Path, default=None, help="default runs/<preset>")
+    parser.add_argument("--preset", choices=sorted(FILES), default="quick")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--tables-only", action="store_true", help="only rewrite the docs' claims tables"
+    )
     args = parser.parse_args()
-    regenerate(args.out or Path("runs") / args.preset, args.preset)
+    if args.tables_only:
+        write_tables()
+    else:
+        regenerate(args.preset, args.out or Path("runs") / args.preset)

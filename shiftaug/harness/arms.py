@@ -14,6 +14,7 @@ baseline draws one crop per call, so it is applied per sample, as a ``Dataset`` 
 | ``crop`` | torchvision ``v2.RandomCrop(size, padding=crop_padding)``: the baseline in use today |
 | ``relocate`` | :class:`shiftaug.RandomRelocate`: the object cut out along its mask, moved anywhere it fits, the hole inpainted by ``inpainter`` |
 | ``relocate_<backend>`` | the same with the hole filled by inpainting backend ``<backend>`` (``relocate_constant``, ``relocate_harmonic``, ``relocate_learned``, ...) |
+| ``rotate`` | kornia ``RandomRotation(rotate_degrees)``: a rotation about the image centre per sample (bilinear) |
 | ``copypaste`` | Simple Copy-Paste (Ghiasi et al. 2021) restricted to donors of the *same* class: each image receives the object of another image of its class in the batch, pasted whole where it overlaps nothing (``shiftaug.functional.paste_objects``, the kernel behind :class:`shiftaug.CopyPaste`), so the label stays true |
 
 The ``learned`` backend is deterministic and costs far more than a training step of the small
@@ -26,6 +27,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -34,9 +36,12 @@ from .._checks import check_choice
 from .config import ArmConfig
 from .data import Task
 
-__all__ = ["ARMS", "Arm", "make_arm", "translate_range"]
+__all__ = ["ARMS", "Arm", "check_arm_name", "make_arm", "translate_range"]
 
-ARMS = ("none", "translate", "translate_reflect", "jitter", "roll", "crop", "relocate", "copypaste")
+ARMS = (
+    "none", "translate", "translate_reflect", "jitter", "roll", "crop", "relocate", "copypaste",
+    "rotate",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,23 @@ def translate_range(cfg: ArmConfig, task: Task) -> object:
     return ((-x1, task.free - x0), (-y1, task.free - y0))
 
 
+def check_arm_name(name: str) -> str | None:
+    """Raise unless ``name`` is an arm; return the backend of a ``relocate_<backend>`` arm.
+
+    Example:
+        >>> from shiftaug.harness.arms import check_arm_name
+        >>> check_arm_name("relocate_harmonic"), check_arm_name("crop")
+        ('harmonic', None)
+    """
+    if isinstance(name, str) and name.startswith("relocate_"):
+        from ..inpaint import available_inpainters
+
+        check_choice("arm", name, [f"relocate_{b}" for b in available_inpainters()])
+        return name.removeprefix("relocate_")
+    check_choice("arm", name, ARMS)
+    return None
+
+
 def make_arm(name: str, cfg: ArmConfig, task: Task, *, generator: torch.Generator) -> Arm | None:
     """Build arm ``name`` (``None`` for ``"none"``); ``generator`` lives on the training device.
 
@@ -103,8 +125,7 @@ def make_arm(name: str, cfg: ArmConfig, task: Task, *, generator: torch.Generato
         >>> arm(task.train_images, task.train_masks).shape
         torch.Size([8, 1, 24, 24])
     """
-    inpainter = name.removeprefix("relocate_") if name.startswith("relocate_") else None
-    check_choice("arm", "relocate" if inpainter else name, ARMS)
+    inpainter = check_arm_name(name)
     if name == "none":
         return None
     from .. import RandomTranslate
@@ -119,6 +140,20 @@ def make_arm(name: str, cfg: ArmConfig, task: Task, *, generator: torch.Generato
         return Arm(name, lambda images, masks: r(images))
     if name == "crop":
         return Arm(name, _torchvision_crop(task.image_size, cfg.crop_padding))
+    if name == "rotate":
+        from kornia.augmentation import RandomRotation
+
+        rotate = RandomRotation(degrees=cfg.rotate_degrees, p=1.0)
+
+        def rotated(images: torch.Tensor, masks: torch.Tensor | None) -> torch.Tensor:
+            # kornia draws from the global RNG, which the training loop seeds every epoch.
+            return (
+                rotate(images.float()).to(images.dtype)
+                if images.is_floating_point()
+                else (rotate(images.float().div(255)).mul(255).round().to(images.dtype))
+            )
+
+        return Arm(name, rotated)
     if task.train_masks is None:
         raise ValueError(f"`arm` {name!r} needs object masks, but dataset {task.name!r} has none.")
     if name == "copypaste":
@@ -129,8 +164,16 @@ def make_arm(name: str, cfg: ArmConfig, task: Task, *, generator: torch.Generato
     backend = inpainter or cfg.inpainter
     fill: Any = get_inpainter(backend)
     if backend == "learned":  # one memo per process: every run trains on the same images
-        fill = _MEMOS.setdefault(backend, _MemoFill(fill))
-    relocate = RandomRelocate(fill, policy="uniform", generator=generator)
+        # Keyed by the model file's path, size and time: a retrained model is never served
+        # the fills of the one it replaced.
+        stat = Path(fill.checkpoint).stat()
+        key = f"{backend}:{Path(fill.checkpoint).resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+        fill = _MEMOS.setdefault(key, _MemoFill(fill))
+    # The exact mode of 0.1 (hard paste, hole = the mask): the arm's objects are pasted pixel
+    # for pixel, as the committed results were made (0.2's defaults add a soft edge).
+    relocate = RandomRelocate(
+        fill, policy="uniform", blend="hard", hole_margin=0, generator=generator
+    )
     return Arm(
         name, lambda images, masks: relocate(images, masks).image, needs_masks=True, removes=True
     )

@@ -31,6 +31,7 @@ __all__ = [
     "ExperimentConfig",
     "RunBlock",
     "TrainConfig",
+    "apply_overrides",
     "available_presets",
     "config_from_dict",
     "config_to_dict",
@@ -69,6 +70,7 @@ class ArmConfig:
     roll_frac: float = 0.5
     crop_padding: int = 4
     inpainter: str = "harmonic"  # hole filling of the relocate arm
+    rotate_degrees: float = 180.0  # the rotate arm: angles uniform in [-d, d]
 
 
 @dataclass
@@ -100,12 +102,15 @@ class EvalConfig:
 
     max_shift: int = 8  # shifts a, b in {-S..S}^2 for consistency, flips and worst-of-k
     images: int = 256  # test images for the shift metrics
-    grid_step: int = 2  # px between positions of the position heatmap
-    grid_images: int = 32  # objects rendered at every grid position
+    grid_step: int = 1  # px between heatmap positions; > 1: a random sub-grid per object
+    grid_images: int = 32  # objects rendered at every grid position (standard errors over them)
     worst_of: int = 10
     layer_objects: int = 16  # embedding invariance: objects x positions
     layer_positions: int = 8
     batch_size: int = 512
+    logit_images: int = 8  # images for the untrained network's logit-level shift check
+    small_shift: int = 2  # worst case over every shift in {-s..s}^2 (small_shift_accuracy)
+    extras: list[str] = field(default_factory=list)  # equivariance rotation stn pairs stretch
     removal_images: int = 0  # removal probe of relocating arms (0: off; see harness.removal)
     removal_epochs: int = 8
 
@@ -183,6 +188,7 @@ _RULES: dict[tuple[type, str], _Rule] = {
     (ArmConfig, "roll_frac"): _within(0, 1),
     (ArmConfig, "crop_padding"): _at_least(0),
     (ArmConfig, "inpainter"): (lambda v: bool(v.strip()), "a backend name"),
+    (ArmConfig, "rotate_degrees"): _within(0, 180),
     (TrainConfig, "epochs"): _at_least(1),
     (TrainConfig, "batch_size"): _at_least(1),
     (TrainConfig, "lr"): (lambda v: v > 0, "> 0"),
@@ -202,6 +208,12 @@ _RULES: dict[tuple[type, str], _Rule] = {
     (EvalConfig, "layer_objects"): (lambda v: v == 0 or v >= 2, "0 (off) or >= 2"),
     (EvalConfig, "layer_positions"): (lambda v: v == 0 or v >= 2, "0 (off) or >= 2"),
     (EvalConfig, "batch_size"): _at_least(1),
+    (EvalConfig, "logit_images"): _at_least(1),
+    (EvalConfig, "small_shift"): _at_least(0),
+    (EvalConfig, "extras"): (
+        lambda v: all(x in ("equivariance", "rotation", "stn", "pairs", "stretch") for x in v),
+        "a list of equivariance, rotation, stn, pairs, stretch",
+    ),
     (EvalConfig, "removal_images"): (lambda v: v == 0 or v >= 6, "0 (off) or >= 6"),
     (EvalConfig, "removal_epochs"): _at_least(1),
     (RunBlock, "models"): (_names, "a non-empty list of model names"),
@@ -244,25 +256,33 @@ def load_config(
         _merge(data, _mapping(yaml.safe_load(text), f"preset {preset!r}"))
     if path is not None:
         _merge(data, _mapping(yaml.safe_load(Path(path).read_text()), str(path)))
-    for item in overrides:
-        _set_key(data, item)
+    apply_overrides(data, overrides)
     return config_from_dict(data)
 
 
-def _set_key(data: dict[str, Any], item: str) -> None:
-    """Apply one ``key.sub=value`` override (the value read as YAML) to ``data``."""
+def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> None:
+    """Set ``key.sub=value`` overrides (values parsed as YAML) in the nested dict ``data``.
+
+    Example:
+        >>> from shiftaug.harness.config import apply_overrides
+        >>> data = {"train": {"epochs": 6}}
+        >>> apply_overrides(data, ["train.epochs=2", "seeds=[0, 1]"])
+        >>> data
+        {'train': {'epochs': 2}, 'seeds': [0, 1]}
+    """
     import yaml
 
-    key, sep, value = item.partition("=")
-    if not sep or not key:
-        raise ValueError(f"`--set` must be KEY=VALUE, but got {item!r}.")
-    node = data
-    *parents, leaf = key.strip().split(".")
-    for part in parents:
-        node = node.setdefault(part, {})
-        if not isinstance(node, dict):
-            raise ValueError(f"`{key}` must name a config key, but {part!r} is not a section.")
-    node[leaf] = yaml.safe_load(value)
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"`--set` must be KEY=VALUE, but got {item!r}.")
+        node = data
+        *parents, leaf = key.strip().split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"`{key}` must name a config key, but {part!r} is not a section.")
+        node[leaf] = yaml.safe_load(value)
 
 
 def config_from_dict(data: dict[str, Any]) -> ExperimentConfig:
@@ -273,9 +293,20 @@ def config_from_dict(data: dict[str, Any]) -> ExperimentConfig:
             out of range.
     """
     cfg: ExperimentConfig = _build(ExperimentConfig, data, "")
-    for name in cfg.train.per_model:
+    for name, overrides in cfg.train.per_model.items():
+        for key in ("device", "threads"):
+            if key in overrides:
+                raise ValueError(
+                    f"`train.per_model.{name}.{key}` must not be set per model (it applies to the "
+                    f"whole experiment: use train.{key}), but got {overrides[key]!r}."
+                )
         cfg.train.for_model(name)  # the overrides' keys and values
     canvas = cfg.data.dataset not in ("cifar10", "imagefolder")
+    if canvas and cfg.data.data_root is not None:  # would be ignored without a word
+        raise ValueError(
+            f"`data.data_root` must be unset for the {cfg.data.dataset!r} dataset (only cifar10 "
+            f"and imagefolder read it), but got {cfg.data.data_root!r}; set data.dataset too."
+        )
     if canvas and cfg.data.object_size > cfg.data.canvas:
         raise ValueError(
             f"`data.object_size` must be <= data.canvas={cfg.data.canvas}, but got "

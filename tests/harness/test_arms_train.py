@@ -110,6 +110,7 @@ def test_arm_errors(task: Task) -> None:
         "crop",
         "relocate",
         "copypaste",
+        "rotate",
     }
 
 

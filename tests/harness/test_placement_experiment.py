@@ -68,9 +68,10 @@ def test_relocate_backend_arms_equal_random_relocate(scenes: Task, backend: str)
     )
     assert arm is not None and arm.removes and arm.needs_masks
     images, masks = scenes.train_images[:8], scenes.train_masks[:8]  # type: ignore[index]
-    expected = RandomRelocate(backend, generator=torch.Generator().manual_seed(4))(
-        images, masks
-    ).image
+    # The arms use 0.1's exact mode (hard paste, hole = the mask), not the 0.2 defaults.
+    expected = RandomRelocate(
+        backend, blend="hard", hole_margin=0, generator=torch.Generator().manual_seed(4)
+    )(images, masks).image
     assert torch.equal(arm(images, masks), expected)
     if backend == "learned":  # the memo replays exactly what the backend computed
         again = make_arm(
@@ -99,7 +100,9 @@ def test_copypaste_arm_pastes_objects_of_the_same_class() -> None:
 
 
 def test_arm_errors(scenes: Task) -> None:
-    with pytest.raises(ValueError, match=r"`backend` must be one of"):
+    with pytest.raises(
+        ValueError, match=r"`arm` must be one of \('relocate_blur', .*'relocate_bogus'"
+    ):
         make_arm("relocate_bogus", ArmConfig(), scenes, generator=torch.Generator())
     with pytest.raises(ValueError, match=r"`arm` must be one of"):
         make_arm("relocated", ArmConfig(), scenes, generator=torch.Generator())

@@ -102,7 +102,7 @@ def load_inpainter_config(
     """
     import yaml
 
-    from ...harness.config import _build, _mapping, _merge, _set_key
+    from ...harness.config import _build, _mapping, _merge, apply_overrides
 
     data: dict[str, Any] = {}
     if preset is not None:
@@ -114,6 +114,5 @@ def load_inpainter_config(
         _merge(data, _mapping(yaml.safe_load(text), f"preset {preset!r}"))
     if path is not None:
         _merge(data, _mapping(yaml.safe_load(Path(path).read_text()), str(path)))
-    for item in overrides:
-        _set_key(data, item)
+    apply_overrides(data, overrides)
     return _build(InpainterConfig, data, "").check()
