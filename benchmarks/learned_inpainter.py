@@ -323,6 +323,9 @@ def table(summary: dict[str, Any], count: int) -> str:
         f"{summary['model'].get('size', '?')} px crops, {summary['model'].get('steps', '?')} steps, "
         f"{summary['model'].get('train_time_s', '?')} s of training.",
         "",
+        f"Detectability: {summary.get('detector', {}).get('seeds', '?')} detectors of "
+        f"{summary.get('detector', {}).get('epochs', '?')} epochs (mean ± std).",
+        "",
         "| size | hole | method | PSNR dB | SSIM | detectability | images/s |",
         "|---|---|---|---:|---:|---:|---:|",
     ]
@@ -391,6 +394,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=None, help="images per size and hole kind")
     parser.add_argument("--sizes", default="64,128")
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    parser.add_argument("--detector-seeds", type=int, default=None, help="detectors (default 3)")
+    parser.add_argument("--epochs", type=int, default=None, help="detector epochs (default 30)")
     parser.add_argument("--out", default=None, help="results folder (default benchmarks/results)")
     args = parser.parse_args(argv)
     if args.threads:
@@ -398,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s) for s in args.sizes.split(",")]
     count = args.count or (10 if args.quick else 160)
     seeds, repeats, epochs, steps = (1, 1, 1, 2) if args.quick else (3, 5, 30, 20)
+    seeds, epochs = args.detector_seeds or seeds, args.epochs or epochs
     measurements, results = run(sizes, count, seeds, repeats, args.checkpoint, epochs)
     from shiftaug.inpaint.learned import load_inpainter
 
@@ -409,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         steps_s.update({f"cuda {k}": v for k, v in training_speed(sizes, steps, "cuda").items()})
     summary = summarise(results, steps_s, info)
     summary["gpu_images_per_s"] = {f"{m.case} / {m.method}": m.items_per_s for m in gpu}
+    summary["detector"] = {"seeds": seeds, "epochs": epochs, "images": count}
     text = table(summary, count)
     print(text)
     out = RESULTS if args.out is None else __import__("pathlib").Path(args.out)

@@ -359,6 +359,15 @@ def run_experiment(
         torch.set_num_threads(before)
 
 
+def _summary(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """``{"summary": ...}``: mean and std over seeds of the placement metrics per model and arm,
+    for results that hold them (the placement preset); ``{}`` otherwise."""
+    from .placement_report import placement_summary
+
+    table = placement_summary(records)
+    return {"summary": table} if table else {}
+
+
 def _everywhere(d: _Dist, step: Callable[[], object]) -> None:
     """Run ``step`` on rank 0 and raise what it raised on every rank (others would wait for rank
     0 at the next barrier until the process group's timeout)."""
@@ -404,6 +413,7 @@ def _run_grid(cfg: ExperimentConfig, out: Path, d: _Dist, progress: bool) -> lis
                     "config": config_to_dict(cfg),
                     "environment": _environment(d),
                     "complete": len(records) == len(cells),
+                    **_summary(records),
                     "runs": records,
                 },
             )

@@ -11,7 +11,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CAPTION", "PLACEMENT_METRICS", "placement_plot", "placement_table"]
+__all__ = [
+    "CAPTION",
+    "PLACEMENT_METRICS",
+    "placement_plot",
+    "placement_summary",
+    "placement_table",
+]
 
 CAPTION = (
     "Accuracy (%) when the object moves over its unmoved background (realistic shifts) and "
@@ -45,6 +51,34 @@ def _rows(
             std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
             rows[key][name] = (float(np.mean(values)), std) if values else None
     return rows
+
+
+def placement_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """``{model: {arm: {metric: {"mean", "std", "seeds"}}}}`` over seeds (std with ddof=1; 0 for
+    one seed), for the runs that hold the placement metrics; ``{}`` when none does.
+
+    Example:
+        >>> from shiftaug.harness.placement_report import placement_summary
+        >>> runs = [{"model": "cnn", "arm": "none", "seed": s,
+        ...          "metrics": {"accuracy": a, "realistic_shift_accuracy": a}}
+        ...         for s, a in enumerate([0.5, 0.7])]
+        >>> cell = placement_summary(runs)["cnn"]["none"]["accuracy"]
+        >>> round(cell["mean"], 6), round(cell["std"], 6), cell["seeds"]
+        (0.6, 0.141421, 2)
+    """
+    seeds: dict[tuple[str, str], int] = {}
+    for run in runs:
+        if run["metrics"].get("realistic_shift_accuracy") is not None:
+            key = (run["model"], run["arm"])
+            seeds[key] = seeds.get(key, 0) + 1
+    out: dict[str, Any] = {}
+    for (model, arm), row in _rows(runs).items():
+        out.setdefault(model, {})[arm] = {
+            name: None if value is None else
+            {"mean": value[0], "std": value[1], "seeds": seeds[(model, arm)]}
+            for name, value in row.items()
+        }  # fmt: skip
+    return out
 
 
 def _cell(value: tuple[float, float] | None) -> str:

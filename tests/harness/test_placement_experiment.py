@@ -137,7 +137,19 @@ def test_tiny_placement_experiment(tmp_path: Path) -> None:
     config.write_text(TINY)
     out = tmp_path / "out"
     assert main(["experiment", "--config", str(config), "--out", str(out), "--no-progress"]) == 0
-    runs = json.loads((out / "results.json").read_text())["runs"]
+    results = json.loads((out / "results.json").read_text())
+    runs = results["runs"]
+    # The top-level summary: mean and sample std over seeds, recomputed here with NumPy.
+    for model, arms in results["summary"].items():
+        for arm, cells in arms.items():
+            for name in ("accuracy", "realistic_shift_accuracy", "frame_shift_accuracy"):
+                values = [
+                    r["metrics"][name] for r in runs if (r["model"], r["arm"]) == (model, arm)
+                ]
+                assert cells[name]["seeds"] == len(values) == 2
+                assert cells[name]["mean"] == pytest.approx(np.mean(values))
+                assert cells[name]["std"] == pytest.approx(np.std(values, ddof=1))
+    assert len(results["summary"]["cnn"]) == len({r["arm"] for r in runs})
     for run in runs:
         m = run["metrics"]
         assert 0 <= m["realistic_shift_accuracy"] <= 1 and 0 <= m["frame_shift_accuracy"] <= 1

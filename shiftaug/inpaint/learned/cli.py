@@ -3,7 +3,7 @@
 Examples::
 
     shiftaug train-inpainter --preset smoke --out runs/inpainter-smoke     # seconds
-    shiftaug train-inpainter --preset quick --out runs/inpainter           # ~10 min, 2 CPU cores
+    shiftaug train-inpainter --preset quick --out runs/inpainter           # 1000 steps, 1 CPU core
     shiftaug train-inpainter --preset full --data photos/ --device cuda --out runs/full
     torchrun --nproc_per_node=2 -m shiftaug train-inpainter --preset full --out runs/full
 
