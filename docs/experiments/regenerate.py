@@ -5,6 +5,13 @@
 Runs (or resumes) ``shiftaug experiment --preset <preset>`` and copies what it wrote next to
 this script; prints the wall time, the CPU time and the machine's load so the docs can quote
 them. For ``claims`` it copies ``claims.md``, the summary ``results.json`` and the plots.
+
+    python docs/experiments/regenerate.py --preset placement --collect runs/a runs/b ...
+
+Parts of one preset's grid run in parallel processes (``shiftaug experiment --preset placement
+--models cnn --out runs/a``, ...): ``--collect`` gathers their finished runs, in the preset's
+grid order, into ``--out`` (results.json marked incomplete when cells are missing), writes the
+report there and copies it here, training nothing.
 """
 
 from __future__ import annotations
@@ -60,6 +67,53 @@ def write_tables() -> None:
         page.write_text(f"{head}{START}\n{body}\n{END}{rest.split(END, 1)[1]}")
 
 
+def collect(preset: str, parts: list[Path], out: Path) -> None:
+    """Merge the finished runs of ``parts`` (folders of ``preset``'s grid) into ``out``."""
+    from shiftaug.harness.config import config_to_dict, load_config
+    from shiftaug.harness.experiment import RESULTS_SCHEMA, _summary, run_key
+    from shiftaug.harness.report import write_report
+
+    cfg = load_config(preset)
+    found: dict[str, dict] = {}
+    environment: dict = {}
+    for part in parts:
+        for result in sorted(part.glob("runs/*/result.json")):
+            found.setdefault(result.parent.name, json.loads(result.read_text()))
+        if (part / "results.json").is_file():
+            environment = (
+                environment or json.loads((part / "results.json").read_text())["environment"]
+            )
+    cells = cfg.grid()
+    records = [found[run_key(*cell)] for cell in cells if run_key(*cell) in found]
+    out.mkdir(parents=True, exist_ok=True)
+    data = {
+        "schema": RESULTS_SCHEMA, "name": cfg.name, "config": config_to_dict(cfg),
+        "environment": environment, "complete": len(records) == len(cells),
+        **_summary(records), "runs": records,
+    }  # fmt: skip
+    (out / "results.json").write_text(json.dumps(data, indent=1))
+    import yaml
+
+    (out / "config.yaml").write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+    write_report(out)
+    print(f"{len(records)} of {len(cells)} runs collected, load average {os.getloadavg()[0]:.1f}")
+
+
+def copy_back(preset: str, out: Path) -> None:
+    """Replace the generated files of ``docs/experiments/<preset>/`` by those of ``out``."""
+    target = HERE / preset
+    for path in target.glob("*") if target.is_dir() else ():
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.name not in KEEP:
+            path.unlink()
+    (target / "plots").mkdir(parents=True)
+    for name in FILES[preset]:
+        shutil.copy(out / name, target / name)
+    for png in (out / "plots").glob("*.png"):
+        shutil.copy(png, target / "plots" / png.name)
+
+
 def regenerate(preset: str, out: Path) -> None:
     start, load = time.perf_counter(), os.getloadavg()
     code = main(["experiment", "--preset", preset, "--out", str(out), "--no-progress"])
@@ -72,17 +126,7 @@ def regenerate(preset: str, out: Path) -> None:
         f"wall {time.perf_counter() - start:.0f} s, CPU {cpu:.0f} s, "
         f"load average before {load[0]:.1f}, after {os.getloadavg()[0]:.1f}"
     )
-    target = HERE / preset
-    for path in target.glob("*") if target.is_dir() else ():
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.name not in KEEP:
-            path.unlink()
-    (target / "plots").mkdir(parents=True)
-    for name in FILES[preset]:
-        shutil.copy(out / name, target / name)
-    for png in (out / "plots").glob("*.png"):
-        shutil.copy(png, target / "plots" / png.name)
+    copy_back(preset, out)
     if preset == "claims":
         write_tables()
 
@@ -94,8 +138,12 @@ if __name__ == "__main__":
     parser.add_argument(
         "--tables-only", action="store_true", help="only rewrite the docs' claims tables"
     )
+    parser.add_argument("--collect", nargs="+", type=Path, default=None, metavar="DIR")
     args = parser.parse_args()
     if args.tables_only:
         write_tables()
+    elif args.collect:
+        collect(args.preset, args.collect, args.out or Path("runs") / args.preset)
+        copy_back(args.preset, args.out or Path("runs") / args.preset)
     else:
         regenerate(args.preset, args.out or Path("runs") / args.preset)
