@@ -58,7 +58,7 @@ import torch
 from .._checks import check_tensor, describe
 from ..functional import IMAGE_DTYPES
 from ..functional._boxes import translate_boxes_
-from ..functional._image import normalize_fill, translate_image_
+from ..functional._image import normalize_fill
 from ..functional._keypoints import translate_keypoints_
 from ..functional._mask import translate_mask_
 from ..functional._slicing import shift_by_slicing
@@ -205,17 +205,12 @@ class TranslateBinding(Binding):
     def mask(self, mask: torch.Tensor, params: TranslateParams) -> torch.Tensor:
         check_sample_count("mask", mask, len(params), 2)
         shift = self._shift(params, mask.ndim - 2)
-        if isinstance(mask, torch.Tensor) and mask.is_floating_point():
-            # Soft or float-coded labels (kornia, albumentations): the image kernel with
-            # nearest interpolation moves them by the same rounded shift, filled with mask_fill.
-            moved = translate_image_(
-                mask.unsqueeze(-3), torch.round(shift), self.core.padding_mode,
-                self.core.mask_fill, "nearest", check_values=False,
-            )  # fmt: skip
-            return moved.squeeze(-3)
+        # The core's mask padding (docs/conventions.md#masks): vacated pixels get mask_fill
+        # whatever the image padding, circular wraps; floating-point labels are copied exactly.
+        mode, fill = self.core.mask_padding
         return translate_mask_(
-            mask, shift, padding_mode=self.core.padding_mode, fill=self.core.mask_fill,
-            check_values=False,
+            mask, shift, padding_mode=mode, fill=fill, check_values=False,
+            fill_name="mask_fill", mode_name="mask_padding_mode",
         )  # fmt: skip
 
     def boxes(

@@ -194,10 +194,10 @@ class RandomTranslate(ShiftaugDualTransform):
         """Whole-pixel shift of ``array`` along ``row_axis, row_axis + 1`` by NumPy indexing,
         padded with the core's ``fill`` or ``mask_fill`` (``fill_name``)."""
         dx, dy = (int(v) for v in torch.round(params.shift[0]).tolist())
-        mode = self.binding.core.padding_mode
+        core = self.binding.core
+        mode, fill = (core.padding_mode, core.fill) if fill_name == "fill" else core.mask_padding
         channels = array.shape[-1] if channels_last else 1
         dtype = torch.from_numpy(array[:0].reshape(-1)).dtype
-        fill = getattr(self.binding.core, fill_name)
         values = normalize_fill(fill, mode, dtype, channels, name=fill_name)
         return shift_by_slicing(array, dx, dy, row_axis, mode, values)
 

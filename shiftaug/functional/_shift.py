@@ -1,14 +1,16 @@
-"""Shift arguments: parse, broadcast and validate ``(dx, dy)`` pixel shifts."""
+"""Shift arguments: parse, broadcast and validate ``(dx, dy)`` pixel shifts, and reduce them to
+exact, equivalent whole-pixel shifts of any magnitude."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
 
 from .._checks import check_finite_tensor, describe
 
-__all__ = ["as_shift", "broadcast_shift", "leading_shift"]
+__all__ = ["as_shift", "axis_period", "broadcast_shift", "leading_shift", "whole_shift"]
 
 ShiftLike = torch.Tensor | Sequence[float] | Sequence[Sequence[float]]
 
@@ -32,8 +34,8 @@ def as_shift(
                 f"`{name}` must be a tensor or a (nested) sequence of numbers of shape "
                 f"(*batch, 2), but got {describe(shift)}."
             ) from None
-        if tensor.dtype == torch.bool:
-            raise TypeError(f"`{name}` must hold numbers, but got booleans {describe(shift)}.")
+        if tensor.dtype == torch.bool or tensor.is_complex():
+            raise TypeError(f"`{name}` must hold real numbers, but got {describe(shift)}.")
     else:
         raise TypeError(
             f"`{name}` must be a tensor or a sequence (dx, dy) of numbers, but got "
@@ -80,3 +82,45 @@ def leading_shift(shift: torch.Tensor, batch: torch.Size, name: str, target: str
     aligned = shift.reshape(*shift.shape[:-1], *([1] * extra), 2)
     broadcast_shift(aligned, batch, name, target)
     return aligned
+
+
+def axis_period(size: int, padding_mode: str) -> int | None:
+    """The period of the source index along an axis of ``size`` (``None``: not periodic)."""
+    if padding_mode == "circular":
+        return size
+    if padding_mode == "reflect":
+        return max(2 * (size - 1), 1)
+    if padding_mode == "symmetric":
+        return 2 * size
+    return None
+
+
+def whole_shift(
+    shift: torch.Tensor, size: tuple[int, int], padding_mode: str, *, floor: bool = False
+) -> torch.Tensor:
+    """Round (half to even, or ``floor``) ``(..., 2)`` shifts and reduce them to an equivalent
+    int64 shift of small magnitude, exactly, whatever their size.
+
+    Periodic modes (circular, reflect, symmetric) reduce modulo the common period of both axes;
+    the others saturate: a shift by ``max(H, W) + 2`` or more leaves the same image as any larger
+    one. Rounding happens before the reduction (so half-to-even sees the true integer part), and
+    floating-point reduction (``fmod``, ``clamp``) is exact, so float shifts beyond 2**63 or
+    int64 shifts near its limits give the same pixels as the true shift.
+    """
+    if shift.is_floating_point():
+        if shift.dtype in (torch.float16, torch.bfloat16):
+            shift = shift.float()  # exact; their range cannot hold the bounds below
+        shift = torch.floor(shift) if floor else torch.round(shift)
+    else:
+        shift = shift.to(torch.int64)
+    height, width = size
+    periods = (axis_period(height, padding_mode), axis_period(width, padding_mode))
+    if periods[0] is None or periods[1] is None:
+        bound = max(height, width) + 2
+        return shift.clamp(-bound, bound).to(torch.int64)
+    common = math.lcm(periods[0], periods[1])
+    if not shift.is_floating_point():
+        return shift.remainder(common)
+    if shift.dtype == torch.float32 and common >= 2**24:
+        shift = shift.double()  # the period must be exact in the dtype for fmod to be exact
+    return torch.fmod(shift, common).to(torch.int64)

@@ -7,7 +7,15 @@ from dataclasses import dataclass
 
 from .._checks import describe
 
-__all__ = ["AxisRange", "ShiftRange", "parse_shift_range"]
+__all__ = ["MAX_SHIFT_PX", "AxisRange", "AxisSpec", "RangeSpec", "ShiftRange", "parse_shift_range"]
+
+# What users write: a bare number a >= 0 means [-a, a]; a pair gives (x, y), and each entry of
+# the pair may itself be a (low, high) interval.
+AxisSpec = float | tuple[float, float]
+RangeSpec = float | tuple[AxisSpec, AxisSpec]
+
+# The largest shift a sampler draws: float32 parameters hold every whole pixel up to 2**24.
+MAX_SHIFT_PX = 2**24
 
 
 @dataclass(frozen=True)
@@ -48,10 +56,25 @@ class ShiftRange:
 def parse_shift_range(name: str, value: object, unit: str) -> ShiftRange:
     """Parse a user range.
 
-    Grammar: ``range := a | (axis_x, axis_y)`` and ``axis := a | (low, high)``, where a bare number
-    ``a >= 0`` means the symmetric interval ``[-a, a]``. So ``4`` is ``[-4, 4]`` on both axes,
-    ``(4, 2)`` is ``x in [-4, 4], y in [-2, 2]`` (as torchvision's and kornia's ``translate``), and
-    ``((0, 8), 2)`` is ``x in [0, 8], y in [-2, 2]``.
+    Grammar (:data:`RangeSpec`): ``range := a | (axis_x, axis_y)`` and
+    ``axis := a | (low, high)``, where a bare number ``a >= 0`` means the symmetric interval
+    ``[-a, a]``. So ``4`` is ``[-4, 4]`` on both axes, ``(4, 2)`` is ``x in [-4, 4], y in [-2, 2]``
+    (as torchvision's and kornia's ``translate``), and ``((0, 8), 2)`` is ``x in [0, 8],
+    y in [-2, 2]``. Lists are accepted for tuples.
+
+    Args:
+        name: the argument's name, for error messages (``"shift_px"``).
+        value: the range as the user wrote it.
+        unit: ``"px"`` or ``"frac"``, stored on the result.
+
+    Example:
+        ```python
+        >>> from shiftaug.params import parse_shift_range
+        >>> r = parse_shift_range("shift_px", ((0, 8), 2), "px")
+        >>> (r.x.low, r.x.high), (r.y.low, r.y.high)
+        ((0.0, 8.0), (-2.0, 2.0))
+
+        ```
     """
     expectation = (
         "a number a >= 0 (meaning [-a, a]), a pair (x, y) of such numbers, or a pair whose "

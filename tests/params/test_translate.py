@@ -118,7 +118,11 @@ def test_params_record_helpers() -> None:
         ({"shift_px": 2, "distribution": "laplace"}, ValueError, "`distribution` must be one of"),
         ({"shift_px": 2, "p": 1.5}, ValueError, r"`p` must be a float in \[0, 1\], but got 1.5"),
         ({"shift_px": 2, "p": "high"}, TypeError, r"`p` must be a float in \[0, 1\]"),
-        ({"shift_px": 2, "normal_scale": 0}, ValueError, "`normal_scale` must be a number > 0"),
+        (
+            {"shift_px": 2, "normal_scale": 0},
+            ValueError,
+            "`normal_scale` must be a finite number > 0, but got 0",
+        ),
         ({"shift_px": ((0.2, 0.3), 0)}, ValueError, "contains no whole pixel"),
     ],
 )

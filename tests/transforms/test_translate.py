@@ -139,7 +139,7 @@ def test_uint8_and_constant_fill() -> None:
             r"`shift_px\[0\]` must be an interval \(low, high\) with low <= high",
         ),
         ({"shift_px": 2, "shift_frac": 0.1}, ValueError, "Give the shift range in one unit"),
-        ({"shift_px": 2, "padding_mode": "edge"}, ValueError, "`padding_mode` must be one of"),
+        ({"shift_px": 2, "padding_mode": "wrap"}, ValueError, "`padding_mode` must be one of"),
         ({"shift_px": 2, "interpolation": "cubic"}, ValueError, "`interpolation` must be one of"),
         ({"shift_px": 2, "distribution": "beta"}, ValueError, "`distribution` must be one of"),
         ({"shift_px": 2, "p": 2}, ValueError, r"`p` must be a float in \[0, 1\]"),
@@ -150,9 +150,10 @@ def test_uint8_and_constant_fill() -> None:
             "`generator` must be a torch.Generator or None",
         ),
         (
-            {"shift_px": 2, "fill": 1.0},
+            {"shift_px": 2, "padding_mode": "reflect", "fill": 1.0},
             ValueError,
-            "`fill` is only used with padding_mode='constant'",
+            "`fill` is only used with padding_mode='constant', but got fill=1.0 with "
+            "padding_mode='reflect'",
         ),
         (
             {"shift_px": 2, "padding_mode": "constant", "fill": "x"},
@@ -160,17 +161,27 @@ def test_uint8_and_constant_fill() -> None:
             "`fill` must be a number",
         ),
         (
-            {"shift_px": 2, "padding_mode": "constant", "mask_fill": 0.5},
+            {"shift_px": 2, "mask_fill": 7, "mask_padding_mode": "reflect"},
             ValueError,
-            "`mask_fill` must hold integers",
+            "`mask_fill` is only used with mask_padding_mode='constant', but got mask_fill=7 "
+            "with mask_padding_mode='reflect'",
+        ),
+        (
+            {"shift_px": 2, "padding_mode": "circular", "mask_fill": 7},
+            ValueError,
+            "`mask_fill` is not used with padding_mode='circular'",
         ),
         ({"shift_px": 2, "box_format": "ltrb"}, ValueError, "`format` must be one of"),
         (
             {"shift_px": 2, "min_visibility": 2.0},
             ValueError,
-            "`min_visibility` must be a number in",
+            r"`min_visibility` must be a finite number in \[0, 1\]",
         ),
-        ({"shift_px": 2, "normal_scale": -1.0}, ValueError, "`normal_scale` must be a number > 0"),
+        (
+            {"shift_px": 2, "normal_scale": -1.0},
+            ValueError,
+            "`normal_scale` must be a finite number > 0",
+        ),
     ],
 )
 def test_construction_errors(

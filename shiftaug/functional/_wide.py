@@ -1,0 +1,90 @@
+"""Coordinate arithmetic in a wide dtype, and the check that a result fits the caller's dtype.
+
+Boxes and keypoints may come in any integer or floating dtype. Adding a shift in that dtype
+would wrap integers around (a uint8 x of 1 moved by -2 is 255) and overflow half floats to inf
+without a word. Coordinates are therefore moved in float64 (integers: exact within +-2**53) or
+float32 (half floats), and the result is checked against the caller's dtype before it is
+narrowed back.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .._checks import get_validate_args
+
+__all__ = ["EXACT_INT", "narrow", "target_step", "wide_dtype"]
+
+# Integers move through float64, which holds every integer of magnitude up to 2**53 exactly.
+EXACT_INT = 2**53
+
+
+def wide_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype coordinates of ``dtype`` are computed in."""
+    if dtype == torch.float64 or not dtype.is_floating_point:
+        return torch.float64
+    return torch.float32
+
+
+def target_step(shift: torch.Tensor, dtype: torch.dtype, *, check_values: bool) -> torch.Tensor:
+    """``shift`` as added to coordinates of ``dtype``: rounded (half to even) for integers."""
+    step = shift.to(wide_dtype(dtype))
+    if dtype.is_floating_point:
+        return step
+    step = torch.round(step)
+    if check_values and get_validate_args() and bool((step.abs() > EXACT_INT).any()):
+        raise ValueError(
+            f"`shift` must lie within +-2**53 pixels to move integer coordinates exactly, but got "
+            f"values such as {step[step.abs() > EXACT_INT][:3].tolist()}."
+        )
+    return step
+
+
+def narrow(
+    moved: torch.Tensor, source: torch.Tensor, name: str, *, check_values: bool
+) -> torch.Tensor:
+    """``moved`` (computed in :func:`wide_dtype`) converted to ``source``'s dtype, or a
+    ``ValueError`` naming ``name`` when it does not fit.
+
+    Integer results must lie in the dtype's range (int64: within +-2**53, where float64 is
+    exact); half-float results must stay finite where ``source`` was. Integer and half-float
+    checks always run (they read the result: one host synchronisation on an accelerator);
+    float32/float64 overflow is checked when ``check_values`` (user-given shifts). Nothing is
+    checked when validation is off (:func:`shiftaug.set_validate_args`).
+    """
+    dtype = source.dtype
+    if not get_validate_args():
+        return moved.to(dtype)
+    if not dtype.is_floating_point:
+        low, high = _int_range(dtype)
+        if dtype == torch.int64 and bool((source.abs() > EXACT_INT).any()):
+            raise ValueError(
+                f"`{name}` of dtype int64 must lie within +-2**53 to be moved exactly, but got "
+                f"values such as {source[source.abs() > EXACT_INT][:3].tolist()}."
+            )
+        outside = (moved < low) | (moved > high)
+        if bool(outside.any()):
+            raise ValueError(
+                f"`{name}` moved by the shift must fit their dtype {dtype} ([{low}, {high}]), but "
+                f"got values such as {moved[outside][:3].tolist()}; pass them in a wider dtype "
+                "(for example int32 or float32)."
+            )
+        return moved.to(dtype)
+    result = moved.to(dtype)
+    if dtype in (torch.float16, torch.bfloat16) or check_values:
+        overflow = ~torch.isfinite(result) & torch.isfinite(source).expand_as(result)
+        if bool(overflow.any()):
+            raise ValueError(
+                f"`{name}` moved by the shift must stay finite in {dtype} (largest value "
+                f"{torch.finfo(dtype).max:g}), but got values such as "
+                f"{moved[overflow][:3].tolist()}; pass them in a wider dtype (for example "
+                "float32)."
+            )
+    return result
+
+
+def _int_range(dtype: torch.dtype) -> tuple[int, int]:
+    if dtype == torch.int64:
+        return -EXACT_INT, EXACT_INT
+    info = torch.iinfo(dtype)
+    return info.min, info.max
