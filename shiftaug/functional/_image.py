@@ -180,7 +180,7 @@ def _check_out(
             f"`out` must have shape {shape}, dtype {image.dtype} and device {image.device}, but "
             f"got shape {tuple(out.shape)}, dtype {out.dtype} and device {out.device}."
         )
-    if any(stride == 0 and size > 1 for stride, size in zip(out.stride(), out.shape, strict=True)):
+    if out.numel() and any(s == 0 and n > 1 for s, n in zip(out.stride(), out.shape, strict=True)):
         raise ValueError(
             "`out` must not be an expanded tensor (several of its elements share memory)."
         )
@@ -192,7 +192,7 @@ def _check_out(
         raise ValueError("`out` must not share memory with `image` (shifts cannot run in place).")
     if torch.is_grad_enabled() and (image.requires_grad or shift.requires_grad):
         raise ValueError("`out` does not support automatic differentiation; call without it.")
-    return out.view(-1, *shape[-3:]) if out.is_contiguous() else out
+    return out.view(math.prod(shape[:-3]), *shape[-3:]) if out.is_contiguous() else out
 
 
 def like(result: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
