@@ -108,11 +108,12 @@ def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
 
 def check_probability(name: str, value: Any) -> float:
     """Check that ``value`` is a real number in [0, 1]; return it as a float."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"`{name}` must be a float in [0, 1], but got {describe(value)}.")
-    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+    number = float(value)
+    if not (math.isfinite(number) and 0.0 <= number <= 1.0):
         raise ValueError(f"`{name}` must be a float in [0, 1], but got {value!r}.")
-    return float(value)
+    return number
 
 
 def _interval(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
@@ -210,7 +211,7 @@ def check_size(name: str, value: Any) -> tuple[int, int]:
     if (
         not isinstance(value, (tuple, list))
         or len(value) != 2
-        or any(isinstance(v, bool) or not isinstance(v, int) for v in value)
+        or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) for v in value)
     ):
         raise TypeError(f"`{name}` must be a pair (H, W) of ints, but got {describe(value)}.")
     if min(value) <= 0:

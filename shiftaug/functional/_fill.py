@@ -8,9 +8,11 @@ so every kernel, transform and adapter agrees.
 from __future__ import annotations
 
 import math
+import numbers
 import struct
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 
 from .._checks import check_choice, describe
@@ -69,15 +71,13 @@ def normalize_fill(
                 f"`{name}` must be a number or a 1-D tensor, but got {describe(fill)}."
             )
         fill = fill.tolist()
-    if isinstance(fill, bool) or not isinstance(fill, (int, float, list, tuple)):
-        raise TypeError(
-            f"`{name}` must be a number or a sequence of numbers, but got {describe(fill)}."
-        )
     values = tuple(fill) if isinstance(fill, (list, tuple)) else (fill,)
-    if not values or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
+    # Python and NumPy numbers; bools only as the values of a bool mask.
+    if not values or any(not _is_number(v, bools=dtype == torch.bool) for v in values):
         raise TypeError(
             f"`{name}` must be a number or a sequence of numbers, but got {describe(fill)}."
         )
+    values = tuple(int(v) if isinstance(v, numbers.Integral) else float(v) for v in values)
     if len(values) not in (1, channels):
         raise ValueError(
             f"`{name}` must have 1 or C={channels} values, but got {len(values)}: {describe(fill)}."
@@ -90,6 +90,12 @@ def normalize_fill(
             )
         return None
     return _fit_fill(name, fill, values, dtype)
+
+
+def _is_number(value: object, *, bools: bool) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return bools
+    return isinstance(value, numbers.Real)
 
 
 def _fit_fill(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 
 from .._checks import check_finite_tensor, describe
@@ -26,16 +27,8 @@ def as_shift(
         tensor = shift
         if tensor.dtype == torch.bool or tensor.is_complex():
             raise TypeError(f"`{name}` must be a real-valued tensor, but got dtype {tensor.dtype}.")
-    elif isinstance(shift, (list, tuple)):
-        try:
-            tensor = torch.as_tensor(shift)
-        except (TypeError, ValueError, RuntimeError):
-            raise TypeError(
-                f"`{name}` must be a tensor or a (nested) sequence of numbers of shape "
-                f"(*batch, 2), but got {describe(shift)}."
-            ) from None
-        if tensor.dtype == torch.bool or tensor.is_complex():
-            raise TypeError(f"`{name}` must hold real numbers, but got {describe(shift)}.")
+    elif isinstance(shift, (list, tuple, np.ndarray)):
+        tensor = _sequence_to_tensor(shift, name)
     else:
         raise TypeError(
             f"`{name}` must be a tensor or a sequence (dx, dy) of numbers, but got "
@@ -49,6 +42,27 @@ def as_shift(
     if check_values:
         check_finite_tensor(name, tensor)
     return tensor.to(device=device, non_blocking=True)
+
+
+def _sequence_to_tensor(shift: object, name: str) -> torch.Tensor:
+    """A list, tuple or NumPy array of shifts as a tensor, with errors that say what is wrong."""
+    expectation = (
+        f"`{name}` must be a tensor or a (nested) sequence of numbers of shape (*batch, 2)"
+    )
+    try:
+        tensor = torch.as_tensor(shift)
+    except TypeError:
+        raise TypeError(f"{expectation}, but got {describe(shift)}.") from None
+    except ValueError:  # ragged nesting
+        raise ValueError(f"{expectation}, but got the ragged {describe(shift)}.") from None
+    except RuntimeError:  # Python ints beyond int64
+        raise ValueError(
+            f"`{name}` must hold integers within int64 (|v| < 2**63; give larger shifts as "
+            f"floats), but got {describe(shift)}."
+        ) from None
+    if tensor.dtype == torch.bool or tensor.is_complex():
+        raise TypeError(f"`{name}` must hold real numbers, but got {describe(shift)}.")
+    return tensor
 
 
 def broadcast_shift(

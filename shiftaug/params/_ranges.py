@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
+
+import numpy as np
 
 from .._checks import describe
 
 __all__ = ["MAX_SHIFT_PX", "AxisRange", "AxisSpec", "RangeSpec", "ShiftRange", "parse_shift_range"]
 
-# What users write: a bare number a >= 0 means [-a, a]; a pair gives (x, y), and each entry of
-# the pair may itself be a (low, high) interval.
 AxisSpec = float | tuple[float, float]
+"""One axis of a shift range: ``a >= 0`` (meaning ``[-a, a]``) or an interval ``(low, high)``."""
 RangeSpec = float | tuple[AxisSpec, AxisSpec]
+"""A shift range as users write it (``shift_px``, ``shift_frac``): ``a`` for both axes, or
+``(x, y)`` of :data:`AxisSpec` entries: ``4``, ``(4, 2)``, ``((0, 8), 2)``. Lists work too."""
 
 # The largest shift a sampler draws: float32 parameters hold every whole pixel up to 2**24.
 MAX_SHIFT_PX = 2**24
@@ -93,7 +97,7 @@ def parse_shift_range(name: str, value: object, unit: str) -> ShiftRange:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
 def _parse_axis(name: str, value: object, expectation: str) -> AxisRange:

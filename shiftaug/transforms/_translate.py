@@ -118,6 +118,8 @@ class RandomTranslate(RandomTransform):
         self.distribution = check_choice("distribution", distribution, DISTRIBUTIONS)
         # Channel count and dtype are unknown until the first call; check what can be checked.
         normalize_fill(self.fill, self.padding_mode, torch.float64, _fill_len(self.fill))
+        if isinstance(self.fill, torch.Tensor):  # read once, not at every call (a device sync)
+            self.fill = self.fill.tolist()
         self.mask_fill = mask_fill
         self.mask_padding_mode = mask_padding_mode
         self.mask_padding = _mask_padding(self.padding_mode, mask_padding_mode, mask_fill)
