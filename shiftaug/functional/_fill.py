@@ -63,6 +63,13 @@ def normalize_fill(
     for floating-point ones. A fill must fit the data's dtype: integral and in range for
     integers, finite and within ``[-max, max]`` for floats (as :meth:`torch.Tensor.fill_`).
     """
+    if type(fill) in (int, float) and padding_mode != "constant":  # the common case, fast
+        if fill != 0:
+            raise ValueError(
+                f"`{name}` is only used with {mode_name}='constant', but got {name}={fill!r} "
+                f"with {mode_name}={padding_mode!r}."
+            )
+        return None
     if isinstance(fill, torch.Tensor):
         if fill.dtype == torch.bool or fill.is_complex():
             raise TypeError(f"`{name}` must hold real numbers, but got {describe(fill)}.")

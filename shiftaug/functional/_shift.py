@@ -121,17 +121,20 @@ def whole_shift(
     floating-point reduction (``fmod``, ``clamp``) is exact, so float shifts beyond 2**63 or
     int64 shifts near its limits give the same pixels as the true shift.
     """
-    if shift.is_floating_point():
+    rounded = shift.is_floating_point()
+    if rounded:
         if shift.dtype in (torch.float16, torch.bfloat16):
             shift = shift.float()  # exact; their range cannot hold the bounds below
         shift = torch.floor(shift) if floor else torch.round(shift)
-    else:
+    elif shift.dtype != torch.int64:
         shift = shift.to(torch.int64)
     height, width = size
     periods = (axis_period(height, padding_mode), axis_period(width, padding_mode))
     if periods[0] is None or periods[1] is None:
         bound = max(height, width) + 2
-        return shift.clamp(-bound, bound).to(torch.int64)
+        if rounded:  # a fresh tensor: clamp in place
+            return shift.clamp_(-bound, bound).to(torch.int64)
+        return shift.clamp(-bound, bound)
     common = math.lcm(periods[0], periods[1])
     if not shift.is_floating_point():
         return shift.remainder(common)

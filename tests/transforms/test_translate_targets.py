@@ -158,3 +158,19 @@ def test_boxes_follow_the_masks_of_every_padding_mode() -> None:
         assert torch.equal(recomputed[present], out.boxes[present])
         moved, _ = translate_boxes(boxes, out.params.shift, canvas_size=(10, 10))
         assert torch.equal(moved, out.boxes)
+
+
+@pytest.mark.cuda
+def test_parameters_follow_the_data_and_out_must_be_on_its_device() -> None:
+    images, masks = _scene()
+    gpu = images.cuda()
+    shift = torch.tensor([[1, 0], [0, 1], [2, 2], [-1, -1]])
+    assert torch.equal(translate_image(gpu, shift).cpu(), translate_image(images, shift))
+    with pytest.raises(ValueError, match="`out` must have shape .* and device cuda"):
+        translate_image(gpu, shift, out=torch.empty_like(images))
+    t = RandomTranslate(shift_px=3, generator=torch.Generator().manual_seed(0))
+    out = t(gpu, masks=masks, boxes=masks_to_boxes(masks)[0])  # targets stay where they are
+    assert out.image.is_cuda and not out.masks.is_cuda
+    assert torch.equal(out.masks, translate_mask(masks, out.params.shift.cpu()))
+    replay = t(gpu, params=out.params.to("cpu"))  # CPU params replay on CUDA images
+    assert torch.equal(replay, out.image)
