@@ -126,13 +126,15 @@ class RandomTranslate(ShiftaugTransform):
             ``((0, 8), 2)``).
         shift_frac: the same grammar as a fraction of the image size. Give exactly one.
         padding_mode: ``"zeros"``, ``"constant"``, ``"reflect"``, ``"symmetric"``,
-            ``"replicate"`` or ``"circular"``.
+            ``"replicate"`` (or ``"edge"``) or ``"circular"``; ``None`` (default): ``"constant"``
+            if a ``fill`` is given, else ``"zeros"``, as in torchvision.
         fill: value(s) for ``padding_mode="constant"``, in the image's range.
         interpolation: ``"nearest"`` (whole-pixel shifts, exact copies) or ``"bilinear"``.
         distribution: ``"uniform"`` or ``"normal"``; ``normal_scale`` as in the core.
         p: probability that a **sample** is shifted (drawn per sample, not per call).
         same_on_batch: one shift for the whole batch (what stock v2 transforms do).
-        mask_fill: label written into vacated mask pixels with ``padding_mode="constant"``.
+        mask_fill: label written into vacated mask pixels, whatever the image padding (masks
+            wrap with ``padding_mode="circular"``; see docs/conventions.md#masks).
         min_visibility: boxes keeping less than this fraction of their area are collapsed to
             zero size (``v2.SanitizeBoundingBoxes`` then drops them).
         min_area: boxes whose visible area falls below this many pixels are collapsed too.
@@ -162,8 +164,8 @@ class RandomTranslate(ShiftaugTransform):
         shift_px: object = None,
         shift_frac: object = None,
         *,
-        padding_mode: str = "zeros",
-        fill: float | tuple[float, ...] = 0.0,
+        padding_mode: str | None = None,
+        fill: float | tuple[float, ...] | None = None,
         interpolation: str = "nearest",
         distribution: str = "uniform",
         normal_scale: float = 0.5,

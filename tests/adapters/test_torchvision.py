@@ -186,7 +186,11 @@ def test_dataloader_workers_differ_and_manual_seed_reproduces() -> None:
         ({"shift_px": -1}, ValueError, "must be a finite number >= 0"),
         ({"shift_px": 2, "p": 1.5}, ValueError, "`p` must be a float in"),
         ({"shift_px": 2, "padding_mode": "wrap"}, ValueError, "`padding_mode` must be one of"),
-        ({"shift_px": 2, "fill": 3}, ValueError, "only used with padding_mode='constant'"),
+        (
+            {"shift_px": 2, "padding_mode": "reflect", "fill": 3},
+            ValueError,
+            "only used with padding_mode='constant'",
+        ),
         ({"shift_px": 2, "min_visibility": 2}, ValueError, "`min_visibility` must be"),
     ],
 )
@@ -220,3 +224,10 @@ def test_inputs_are_not_modified() -> None:
     before = images.clone(), [b.clone() for b in boxes]
     t(images, boxes)
     assert torch.equal(images, before[0]) and all(map(torch.equal, boxes, before[1]))
+
+
+def test_a_fill_alone_pads_with_it_as_in_torchvision() -> None:
+    images = torch.zeros(2, 3, 8, 8, dtype=torch.uint8) + 7
+    t = RandomTranslate(shift_px=((3, 3), 0), fill=114)  # torchvision's idiom: no padding_mode
+    out = t(tv_tensors.Image(images))
+    assert out[..., :3].eq(114).all() and out[..., 3:].eq(7).all()

@@ -261,3 +261,20 @@ def test_random_translate_equals_the_reference_and_replays(data: st.DataObject) 
     assert_same_bits(t(image, params=params), out)  # replay
     if t.padding_mode == "circular" and interpolation == "nearest":
         assert_same_bits(t.inverse(out), image.contiguous())
+
+
+EXTREMES = [2**63 - 1, -(2**63), -(2**63) + 1, 2**62 + 3, -(2**53) - 1, 2.0**63, -(2.0**64), 1e30]
+
+
+@given(st.data())
+def test_extreme_shifts_in_every_mode_equal_python_integer_arithmetic(data: st.DataObject) -> None:
+    image = data.draw(any_images(zero_size=False, max_batch=2))
+    batch = tuple(image.shape[:-3])
+    values = data.draw(st.lists(st.sampled_from(EXTREMES), min_size=2, max_size=2))
+    dtype = torch.float64 if any(isinstance(v, float) for v in values) else torch.int64
+    shift = torch.tensor(values, dtype=dtype).expand(*batch, 2)
+    mode = data.draw(st.sampled_from(PADDING_MODES))
+    out = translate_image(image, shift, padding_mode=mode)
+    for index in _each(batch):
+        dx, dy = (python_shift(v) for v in shift[index].tolist())
+        assert_same_bits(out[index], bits_reference(image[index], dx, dy, mode))
