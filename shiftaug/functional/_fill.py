@@ -59,7 +59,8 @@ def normalize_fill(
 ) -> tuple[float, ...] | None:
     """Validate ``fill``; return one value per channel (or one for all), ``None`` for no fill.
 
-    Values are ints for integer dtypes (exact, even for int64 labels beyond 2**53) and floats
+    ``fill`` may be a number, a sequence, or a 0-/1-D tensor or NumPy array. Values are ints for
+    integer dtypes (exact, even for int64 labels beyond 2**53) and floats
     for floating-point ones. A fill must fit the data's dtype: integral and in range for
     integers, finite and within ``[-max, max]`` for floats (as :meth:`torch.Tensor.fill_`).
     """
@@ -70,6 +71,8 @@ def normalize_fill(
                 f"with {mode_name}={padding_mode!r}."
             )
         return None
+    if isinstance(fill, np.ndarray):
+        fill = torch.from_numpy(fill) if fill.dtype.kind in "biufc" else fill.tolist()
     if isinstance(fill, torch.Tensor):
         if fill.dtype == torch.bool or fill.is_complex():
             raise TypeError(f"`{name}` must hold real numbers, but got {describe(fill)}.")

@@ -234,3 +234,13 @@ def test_out_of_another_layout_receives_the_result(dtype: torch.dtype) -> None:
     strided = torch.zeros(3, 2, 5, 12, dtype=dtype)[..., ::2]
     assert translate_image(image, shift, out=strided) is strided
     assert torch.equal(strided, expected)
+
+
+def test_numpy_numbers_arrays_and_shifts_are_accepted() -> None:
+    np = pytest.importorskip("numpy")
+    image = _image(torch.float32)
+    expected = translate_image(image, [[1, 0]] * 3, fill=(1.0, 2.0))
+    for fill in (np.array([1.0, 2.0]), [np.float32(1.0), np.int64(2)], torch.tensor([1.0, 2.0])):
+        assert torch.equal(translate_image(image, np.array([[1, 0]] * 3), fill=fill), expected)
+    with pytest.raises(TypeError, match="`fill` must be a number or a sequence of numbers"):
+        translate_image(image, [1, 0], fill=np.array(["a", "b"]))
