@@ -10,7 +10,7 @@ import torch
 from .._checks import check_choice, check_tensor
 from ._bilinear import shift_bilinear
 from ._fill import Fill, normalize_fill, resolve_padding
-from ._nearest import as_bits, shift_nearest
+from ._nearest import as_bits, interleaved, shift_interleaved, shift_nearest
 from ._shift import as_shift, broadcast_shift, whole_shift
 from ._slicing import shift_by_slicing
 
@@ -130,10 +130,9 @@ def translate_image_(
         return out if out is not None else _empty_like(image, shape)
     planes = image.expand(shape).reshape(math.prod(batch), channels, height, width)
     offsets = offsets.expand(*batch, 2).reshape(-1, 2)
-    direct = target if target is not None and target.is_contiguous() else None
-    result = shift_planes(planes, offsets, mode, fill_values, interpolation, out=direct)
+    result = shift_planes(planes, offsets, mode, fill_values, interpolation, out=target)
     if out is not None:
-        if direct is None or result.data_ptr() != direct.data_ptr():
+        if target is None or result.data_ptr() != target.data_ptr():
             out.copy_(result.view(shape))
         return out
     return like(result.view(shape), image)
@@ -150,7 +149,8 @@ def shift_planes(
 ) -> torch.Tensor:
     """Shift ``(B, C, H, W)`` planes by ``(B, 2)`` shifts; the dispatch behind every kernel.
 
-    ``out`` (contiguous, ``(B, C, H, W)``) may receive the result; callers compare pointers.
+    ``out`` (``(B, C, H, W)``) may receive the result when its layout suits the kernel (NCHW
+    contiguous, or channels-last for a channels-last batch); callers compare pointers.
     """
     if interpolation != "nearest":
         return shift_bilinear(planes, shift, padding_mode, fill, out=out)
@@ -161,8 +161,16 @@ def shift_planes(
     if use_host_slicing(data, whole):
         dx, dy = whole[0].tolist()
         result = shift_by_slicing(data[0], dx, dy, 1, padding_mode, values, channel_axis=0)[None]
+    elif interleaved(data, padding_mode, values):
+        result = shift_interleaved(data, whole, padding_mode, values, out=out)
     else:
-        result = shift_nearest(data, whole, padding_mode, values, out=out)
+        result = shift_nearest(
+            data,
+            whole,
+            padding_mode,
+            values,
+            out=out if out is None or out.is_contiguous() else None,
+        )
     # Back from integers (a dtype view is not differentiable: skipped when nothing changed).
     return result if data.dtype == planes.dtype else result.view(planes.dtype)
 
@@ -170,7 +178,8 @@ def shift_planes(
 def _check_out(
     out: object, image: torch.Tensor, shape: tuple[int, ...], shift: torch.Tensor
 ) -> torch.Tensor | None:
-    """Validate ``out=``; return it (``None`` without it)."""
+    """Validate ``out=``; return it as ``(B, C, H, W)`` planes (``None`` without it, or when no
+    such view exists)."""
     if out is None:
         return None
     if not isinstance(out, torch.Tensor):
@@ -192,7 +201,10 @@ def _check_out(
         raise ValueError("`out` must not share memory with `image` (shifts cannot run in place).")
     if torch.is_grad_enabled() and (image.requires_grad or shift.requires_grad):
         raise ValueError("`out` does not support automatic differentiation; call without it.")
-    return out.view(math.prod(shape[:-3]), *shape[-3:]) if out.is_contiguous() else out
+    try:  # as (B, C, H, W) planes when its strides allow a view; else filled by a copy
+        return out.view(math.prod(shape[:-3]), *shape[-3:])
+    except RuntimeError:
+        return None
 
 
 def like(result: torch.Tensor, image: torch.Tensor) -> torch.Tensor:

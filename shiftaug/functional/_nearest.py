@@ -13,8 +13,10 @@ __all__ = [
     "BITS",
     "Windows",
     "as_bits",
+    "interleaved",
     "plan_windows",
     "shift_general",
+    "shift_interleaved",
     "shift_nearest",
     "source_coords",
     "take_windows",
@@ -47,6 +49,43 @@ def shift_nearest(
         plan = plan_windows(x.contiguous(), rows, cols)
         return take_windows(plan, 0, x.shape[0], fill, out=out)
     return shift_general(x, rows, cols, padding_mode, fill)
+
+
+def interleaved(x: torch.Tensor, padding_mode: str, fill: tuple[float, ...] | None) -> bool:
+    """Whether :func:`shift_interleaved` applies: a ``channels_last`` batch, zeros or one
+    constant (per-channel constants and the other modes take the planar route)."""
+    return (
+        padding_mode in ("zeros", "constant")
+        and (fill is None or len(fill) == 1)
+        and x.shape[1] > 1
+        and not x.is_contiguous()
+        and x.is_contiguous(memory_format=torch.channels_last)
+    )
+
+
+def shift_interleaved(
+    x: torch.Tensor,
+    shift: torch.Tensor,
+    padding_mode: str,
+    fill: tuple[float, ...] | None,
+    *,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Zeros/constant shift of a ``channels_last`` ``(B, C, H, W)`` batch, without converting it.
+
+    In memory a channels-last image is ``H`` rows of ``W * C`` values, the ``C`` values of a
+    pixel side by side; moving ``dx`` pixels moves ``dx * C`` values. So it is shifted as
+    ``(B, 1, H, W * C)`` planes by ``(dx * C, dy)``, and every vacated position is a whole
+    pixel. ``out`` (channels-last contiguous) may receive the result.
+    """
+    batch, channels, height, width = x.shape
+    rows = x.permute(0, 2, 3, 1).reshape(batch, 1, height, width * channels)
+    step = torch.stack((shift[:, 0] * channels, shift[:, 1]), 1)
+    target = None
+    if out is not None and out.is_contiguous(memory_format=torch.channels_last):
+        target = out.permute(0, 2, 3, 1).reshape(batch, 1, height, width * channels)
+    result = shift_nearest(rows, step, padding_mode, fill, out=target)
+    return result.view(batch, height, width, channels).permute(0, 3, 1, 2)
 
 
 def as_bits(

@@ -244,3 +244,24 @@ def test_numpy_numbers_arrays_and_shifts_are_accepted() -> None:
         assert torch.equal(translate_image(image, np.array([[1, 0]] * 3), fill=fill), expected)
     with pytest.raises(TypeError, match="`fill` must be a number or a sequence of numbers"):
         translate_image(image, [1, 0], fill=np.array(["a", "b"]))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("fill", [None, -0.0, 1.5, (1.0, 2.0)])
+def test_channels_last_batches_are_shifted_in_place_of_layout_bit_for_bit(
+    dtype: torch.dtype, fill: object
+) -> None:
+    # The channels-last fast path moves pixels as W * C runs; a per-channel fill takes the
+    # planar route. Both must equal the reference bit for bit and keep the layout.
+    image, _ = _nan_image(dtype, 3)
+    channels_last = image.contiguous(memory_format=torch.channels_last)
+    shift = torch.tensor([[1, -1], [-2, 3], [9, 0]])
+    out = translate_image(channels_last, shift, fill=fill)  # type: ignore[arg-type]
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    mode = "zeros" if fill is None else "constant"
+    value = 0.0 if fill is None else fill
+    for n, expected in enumerate(_expected(image, shift, mode, value)):  # type: ignore[arg-type]
+        assert_same_bits(out[n], expected)
+    buffer = torch.empty_like(channels_last)
+    assert translate_image(channels_last, shift, fill=fill, out=buffer) is buffer  # type: ignore[arg-type]
+    assert_same_bits(buffer, out)
