@@ -140,8 +140,11 @@ def shift_general(
     if valid_rows is None or valid_cols is None:
         return out
     valid = (valid_rows[:, :, None] & valid_cols[:, None, :]).unsqueeze(1)
-    fill_t = torch.tensor(fill or (0,), dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-    return torch.where(valid, out, fill_t)
+    if not fill or len(fill) == 1:  # a Python scalar: no host-to-device copy (no sync)
+        value = fill[0] if fill else 0
+        return torch.where(valid, out, bool(value) if x.dtype == torch.bool else value)
+    per_channel = torch.tensor(fill, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+    return torch.where(valid, out, per_channel)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Literal, overload
+from typing import ClassVar, Literal, overload
 
 import torch
 
@@ -24,7 +24,13 @@ from .._checks import (
 )
 from ._ranges import MAX_SHIFT_PX, RangeSpec, ShiftRange, parse_shift_range
 
-__all__ = ["DISTRIBUTIONS", "TranslateParams", "resolve_shift_range", "sample_translate"]
+__all__ = [
+    "DISTRIBUTIONS",
+    "TranslateParams",
+    "resolve_shift_range",
+    "sample_translate",
+    "trusted",
+]
 
 DISTRIBUTIONS = ("uniform", "normal")
 
@@ -49,6 +55,7 @@ class TranslateParams:
     shift: torch.Tensor
     applied: torch.Tensor
     image_size: tuple[int, int]
+    _checked: ClassVar[bool] = False  # set per record by __post_init__, `validate`, `trusted`
 
     def __post_init__(self) -> None:
         shift = check_tensor("params.shift", self.shift, ndim=2, layout="(N, 2)")
@@ -66,6 +73,9 @@ class TranslateParams:
                 f"{describe(applied)}."
             )
         object.__setattr__(self, "image_size", check_size("params.image_size", self.image_size))
+        # Whether the values are known good (drawn by our sampler, or validated once): replay
+        # then skips reading them again. Not a field: it neither compares nor prints.
+        object.__setattr__(self, "_checked", False)
 
     def __len__(self) -> int:
         return self.shift.shape[0]
@@ -88,7 +98,7 @@ class TranslateParams:
                 f"`params` were drawn for images of size {self.image_size}, but got images of "
                 f"size {tuple(image_size)}."
             )
-        if not get_validate_args() or not count:
+        if self._checked or not get_validate_args() or not count:
             return
         finite = torch.isfinite(self.shift).all(-1) if self.shift.is_floating_point() else None
         moved = (self.shift != 0).any(-1)
@@ -96,6 +106,7 @@ class TranslateParams:
         if finite is not None:
             ok = ok & finite.all()
         if bool(ok):
+            object.__setattr__(self, "_checked", True)  # once is enough for this record
             return
         check_finite_tensor("params.shift", self.shift)
         stray = self.shift[moved & ~self.applied.to(moved.device)][:3].tolist()
@@ -106,12 +117,12 @@ class TranslateParams:
 
     def inverse(self) -> TranslateParams:
         """Parameters that move every sample back (exact for ``padding_mode="circular"``)."""
-        return replace(self, shift=-self.shift)
+        return self._derived(shift=-self.shift)
 
     def to(self, device: torch.device | str) -> TranslateParams:
         """The same parameters on ``device``."""
         target = parse_device("device", device)
-        return replace(self, shift=self.shift.to(target), applied=self.applied.to(target))
+        return self._derived(shift=self.shift.to(target), applied=self.applied.to(target))
 
     def select(self, index: int | slice | torch.Tensor) -> TranslateParams:
         """Parameters of a subset of the samples (keeps the batch dimension for an int).
@@ -129,7 +140,20 @@ class TranslateParams:
             raise TypeError(
                 f"`index` must be an int, a slice or a tensor, but got {describe(index)}."
             )
-        return replace(self, shift=self.shift[index], applied=self.applied[index])
+        return self._derived(shift=self.shift[index], applied=self.applied[index])
+
+    def _derived(self, shift: torch.Tensor, applied: torch.Tensor | None = None) -> TranslateParams:
+        """A record computed from this one (negated, moved, selected): as trusted as it."""
+        derived = replace(self, shift=shift, applied=self.applied if applied is None else applied)
+        return trusted(derived) if self._checked else derived
+
+
+def trusted(params: TranslateParams) -> TranslateParams:
+    """Mark ``params`` as known good, so that replaying it skips the value checks of
+    :meth:`TranslateParams.validate` (and their host synchronisation). For records our own
+    sampler drew, or that an adapter rebuilt from such a record; never for user input."""
+    object.__setattr__(params, "_checked", True)
+    return params
 
 
 @overload
@@ -296,10 +320,12 @@ def draw_translate(
         shift = shift * applied[:, None]
     if same_on_batch:
         shift, applied = shift.expand(batch_size, 2), applied.expand(batch_size)
-    return TranslateParams(
-        shift=shift.to(target, non_blocking=True).contiguous(),
-        applied=applied.to(target, non_blocking=True).contiguous(),
-        image_size=(int(image_size[0]), int(image_size[1])),
+    return trusted(
+        TranslateParams(
+            shift=shift.to(target, non_blocking=True).contiguous(),
+            applied=applied.to(target, non_blocking=True).contiguous(),
+            image_size=(int(image_size[0]), int(image_size[1])),
+        )
     )
 
 

@@ -174,3 +174,36 @@ def test_parameters_follow_the_data_and_out_must_be_on_its_device() -> None:
     assert torch.equal(out.masks, translate_mask(masks, out.params.shift.cpu()))
     replay = t(gpu, params=out.params.to("cpu"))  # CPU params replay on CUDA images
     assert torch.equal(replay, out.image)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("mode", ["zeros", "constant", "reflect"])
+def test_own_draws_never_synchronise_with_the_host(mode: str) -> None:
+    images, masks = _scene()
+    gpu, gpu_masks = images.cuda(), masks.cuda()
+    t = RandomTranslate(shift_px=3, padding_mode=mode)
+    t(gpu, masks=gpu_masks)  # warm-up
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        t(gpu, masks=gpu_masks)
+        t(gpu, params=t.last_params)  # replaying an own draw reads no values either
+        t.inverse(gpu)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+
+
+def test_validated_and_drawn_records_are_not_read_again() -> None:
+    from dataclasses import replace
+
+    t = RandomTranslate(shift_px=3, generator=torch.Generator().manual_seed(0))
+    images = torch.rand(4, 3, 10, 10)
+    t(images)
+    drawn = t.last_params
+    assert drawn._checked and drawn.inverse()._checked and drawn.select(1)._checked
+    edited = replace(drawn, shift=torch.full_like(drawn.shift, float("nan")))  # a new record
+    assert not edited._checked
+    with pytest.raises(ValueError, match="`params.shift` must be finite"):
+        t(images, params=edited)
+    fresh = replace(drawn, shift=drawn.shift.clone())
+    t(images, params=fresh)  # validated once ...
+    assert fresh._checked  # ... and remembered
