@@ -223,8 +223,7 @@ def like(result: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
 
 
 def _empty_like(image: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
-    empty = image.new_empty(shape)
-    return like(empty, image) if tuple(image.shape) == shape else empty
+    return torch.empty_like(image) if tuple(image.shape) == shape else image.new_empty(shape)
 
 
 def use_host_slicing(planes: torch.Tensor, shift: torch.Tensor) -> bool:

@@ -52,8 +52,11 @@ def padding(draw: st.DrawFn, dtype: torch.dtype, channels: int) -> tuple[object,
         return mode, 0
     if dtype.is_floating_point:
         value = st.floats(-2, 2, allow_nan=False, width=16)
+    elif dtype == torch.bool:
+        value = st.integers(0, 1)
     else:
-        value = st.integers(0, 1 if dtype == torch.bool else 255)
+        info = torch.iinfo(dtype)
+        value = st.integers(max(info.min, -300), min(info.max, 300))
     if channels > 1 and draw(st.booleans()):
         return mode, tuple(draw(st.lists(value, min_size=channels, max_size=channels)))
     return mode, draw(value) if mode == "constant" or draw(st.booleans()) else None
@@ -101,7 +104,10 @@ def test_out_buffer_of_any_layout_equals_the_plain_call(data: st.DataObject) -> 
     out = with_layout(torch.full_like(image, 7), layout)
     result = translate_image(image, shift, interpolation=interpolation, out=out)
     assert result is out
-    assert_same_bits(out, expected)
+    if interpolation == "nearest":
+        assert_same_bits(out, expected)
+    else:  # bilinear computes: equal values, but NaN payloads are not promised
+        torch.testing.assert_close(out, expected, rtol=0, atol=0, equal_nan=True)
 
 
 @given(st.data())
@@ -152,13 +158,9 @@ def test_mask_equals_numpy_on_bit_patterns(data: st.DataObject) -> None:
 def _python_move(values: list[float], step: float, dtype: torch.dtype) -> list[float] | None:
     """Coordinates moved by ``step`` as Python numbers, ``None`` if they leave ``dtype``."""
     if dtype.is_floating_point:
-        moved = (
-            torch.tensor(values, dtype=torch.float64)
-            + torch.tensor(step)
-            .to(torch.float64 if dtype == torch.float64 else torch.float32)
-            .double()
-        )
-        moved = moved.to(torch.float64 if dtype == torch.float64 else torch.float32).to(dtype)
+        compute = torch.float64 if dtype == torch.float64 else torch.float32
+        step_in_compute = torch.tensor(step, dtype=torch.float64).to(compute).double()
+        moved = (torch.tensor(values, dtype=torch.float64) + step_in_compute).to(compute).to(dtype)
         finite = torch.isfinite(torch.tensor(values, dtype=torch.float64))
         if bool((~torch.isfinite(moved.double()) & finite).any()):
             return None
