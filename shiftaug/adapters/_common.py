@@ -41,21 +41,15 @@ with ``N > 1`` a target's first dimension must be ``N`` and sample ``i`` moves e
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import importlib
-import importlib.abc
-import importlib.machinery
-import importlib.util
-import sys
-import warnings
-from collections.abc import Callable
-from types import ModuleType
 from typing import Any, ClassVar
 
 import torch
 
-from .._checks import check_tensor, describe
+from .._checks import check_finite_tensor, check_tensor, describe, get_validate_args
+
+# The framework hooks live in a torch-free module (``import shiftaug`` installs them); they are
+# re-exported here, beside the adapters they register.
+from .._import_hooks import REGISTERING_MODULES, register_with_frameworks, run_after_import
 from ..functional import IMAGE_DTYPES
 from ..functional._boxes import translate_boxes_
 from ..functional._image import normalize_fill
@@ -64,22 +58,19 @@ from ..functional._mask import translate_mask_
 from ..functional._slicing import shift_by_slicing
 from ..params import TranslateParams
 from ..transforms import RandomTransform, RandomTranslate
+from ._frameworks import missing_framework, single_thread_after_fork
 
 __all__ = [
     "REGISTERING_MODULES",
     "Binding",
     "TranslateBinding",
     "check_sample_count",
+    "missing_framework",
     "register_with_frameworks",
     "run_after_import",
     "shift_by_slicing",
+    "single_thread_after_fork",
 ]
-
-# Frameworks that look transforms up by name when loading a saved pipeline, and the shiftaug
-# modules whose import registers our transforms there. Add new adapter modules here.
-REGISTERING_MODULES: dict[str, tuple[str, ...]] = {
-    "albumentations": ("shiftaug.adapters.albumentations",),
-}
 
 
 class Binding:
@@ -88,11 +79,15 @@ class Binding:
     Attributes:
         core_class: the core transform class this binding drives.
         params_class: the parameter record (a frozen dataclass) its sampler returns.
+        tensor_fields: the record's ``(N, ...)`` tensor fields, each with the shape of one
+            sample's entry and the dtype kind it must have (``"float"`` or ``"bool"``): what
+            :meth:`to_tensors` exports and :meth:`from_tensors` checks on the way back.
         core: the core transform instance; its attributes are the adapter's settings.
     """
 
     core_class: ClassVar[type[RandomTransform]]
     params_class: ClassVar[type]
+    tensor_fields: ClassVar[dict[str, tuple[tuple[int, ...], str]]] = {}
 
     def __init__(self, core: RandomTransform) -> None:
         if not isinstance(core, self.core_class):
@@ -156,25 +151,72 @@ class Binding:
         raise NotImplementedError(f"{type(self.core).__name__} cannot be inverted.")
 
     def to_tensors(self, params: Any) -> dict[str, torch.Tensor]:
-        """The record's ``(N, ...)`` tensor fields as a flat dict (for kornia's ``_params``)."""
-        return {
-            field.name: getattr(params, field.name)
-            for field in dataclasses.fields(params)
-            if isinstance(getattr(params, field.name), torch.Tensor)
-        }
+        """The record's ``(N, ...)`` tensor fields as a flat dict (for kornia's ``_params``).
 
-    def from_tensors(self, tensors: dict[str, torch.Tensor], image_size: tuple[int, int]) -> Any:
-        """Rebuild the record from :meth:`to_tensors`'s dict (extra keys are ignored)."""
-        params_class = self.params_class
-        names = [field.name for field in dataclasses.fields(params_class)]
-        missing = [name for name in names if name != "image_size" and name not in tensors]
+        Reads the fields named in :attr:`tensor_fields` (no ``dataclasses.fields``, which
+        ``torch.compile(fullgraph=True)`` cannot trace).
+        """
+        return {name: getattr(params, name) for name in self.tensor_fields}
+
+    def from_tensors(
+        self,
+        tensors: dict[str, torch.Tensor],
+        image_size: tuple[int, int],
+        *,
+        count: int | None = None,
+        check_values: bool = True,
+    ) -> Any:
+        """Rebuild the record from :meth:`to_tensors`'s dict (extra keys are ignored).
+
+        The entries are checked like a drawn record: each a tensor of ``count`` (or one common
+        ``N``) samples with the field's per-sample shape and dtype kind, and, with
+        ``check_values``, finite (see :func:`shiftaug.set_validate_args`).
+        """
+        if not isinstance(tensors, dict):
+            raise TypeError(f"`params` must be a dict of tensors, but got {describe(tensors)}.")
+        missing = [name for name in self.tensor_fields if name not in tensors]
         if missing:
             raise ValueError(
-                f"`params` must hold the entries {names} of {params_class.__name__}, but "
-                f"{missing} are missing; pass the parameters this transform returned."
+                f"`params` must hold the entries {list(self.tensor_fields)} of "
+                f"{self.params_class.__name__}, but {missing} are missing; pass the parameters "
+                "this transform returned."
             )
-        values = {name: tensors[name] for name in names if name != "image_size"}
-        return params_class(**values, image_size=(int(image_size[0]), int(image_size[1])))
+        for name, (shape, kind) in self.tensor_fields.items():
+            value = check_tensor(f"params[{name!r}]", tensors[name])
+            count = _check_field(name, value, shape, kind, count)
+            if check_values and kind == "float":
+                check_finite_tensor(f"params[{name!r}]", value)
+        values = {name: tensors[name] for name in self.tensor_fields}
+        record = self.params_class(**values, image_size=(int(image_size[0]), int(image_size[1])))
+        if check_values and get_validate_args():
+            self.check_values(record)
+        return record
+
+    def check_values(self, params: Any) -> None:
+        """Raise ``ValueError`` if a record rebuilt from tensors breaks the sampler's invariants."""
+
+    def restrict(self, params: Any, keep: torch.Tensor) -> Any:
+        """``params`` with the samples where ``keep (N,)`` is False left unchanged."""
+        raise NotImplementedError(f"{type(self.core).__name__} cannot restrict its samples.")
+
+
+def _check_field(
+    name: str, value: torch.Tensor, shape: tuple[int, ...], kind: str, count: int | None
+) -> int:
+    expected = "(N" + "".join(f", {size}" for size in shape) + ")"
+    if value.ndim != len(shape) + 1 or tuple(value.shape[1:]) != shape:
+        raise ValueError(
+            f"`params[{name!r}]` must have shape {expected}, but got {describe(value)}."
+        )
+    if count is not None and value.shape[0] != count:
+        raise ValueError(
+            f"`params[{name!r}]` must hold {count} samples (the batch), but got {describe(value)}."
+        )
+    if (kind == "bool") != (value.dtype == torch.bool) or (
+        kind == "float" and not value.is_floating_point()
+    ):
+        raise TypeError(f"`params[{name!r}]` must have a {kind} dtype, but got {value.dtype}.")
+    return int(value.shape[0])
 
 
 class TranslateBinding(Binding):
@@ -182,6 +224,10 @@ class TranslateBinding(Binding):
 
     core_class = RandomTranslate
     params_class = TranslateParams
+    tensor_fields: ClassVar[dict[str, tuple[tuple[int, ...], str]]] = {
+        "shift": ((2,), "float"),
+        "applied": ((), "bool"),
+    }
     core: RandomTranslate
 
     def image(self, image: torch.Tensor, params: TranslateParams) -> torch.Tensor:
@@ -205,13 +251,29 @@ class TranslateBinding(Binding):
     def mask(self, mask: torch.Tensor, params: TranslateParams) -> torch.Tensor:
         check_sample_count("mask", mask, len(params), 2)
         shift = self._shift(params, mask.ndim - 2)
-        # The core's mask padding (docs/conventions.md#masks): vacated pixels get mask_fill
-        # whatever the image padding, circular wraps; floating-point labels are copied exactly.
-        mode, fill = self.core.mask_padding
+        mode, fill = self.mask_padding()
+        # Floating-point (soft or float-coded) labels are copied exactly too; errors name the
+        # caller's argument (`mask_fill`).
         return translate_mask_(
             mask, shift, padding_mode=mode, fill=fill, check_values=False,
             fill_name="mask_fill", mode_name="mask_padding_mode",
         )  # fmt: skip
+
+    def mask_padding(self) -> tuple[str, float]:
+        """``(padding_mode, fill)`` for masks: the shared mask-padding rule.
+
+        A mask is never padded with image content: vacated pixels take ``mask_fill`` whatever
+        the image's ``padding_mode``, except ``"circular"``, where content wraps and the mask
+        with it; a core ``mask_padding_mode`` (when set) overrides the rule
+        (``docs/conventions.md``).
+        """
+        rule = getattr(self.core, "mask_padding", None)  # the core's own rule, where it has one
+        if rule is not None:
+            return rule
+        mode = getattr(self.core, "mask_padding_mode", None)
+        if mode is None:
+            mode = "circular" if self.core.padding_mode == "circular" else "constant"
+        return mode, (self.core.mask_fill if mode == "constant" else 0)
 
     def boxes(
         self,
@@ -240,6 +302,23 @@ class TranslateBinding(Binding):
 
     def invert(self, params: TranslateParams) -> TranslateParams:
         return params.inverse()
+
+    def check_values(self, params: TranslateParams) -> None:
+        moved = (params.shift != 0).any(-1)
+        if bool((moved & ~params.applied).any()):
+            raise ValueError(
+                "`params['shift']` must be 0 for the samples `params['applied']` marks as not "
+                f"applied, but got shift={params.shift.tolist()} with applied="
+                f"{params.applied.tolist()}."
+            )
+
+    def restrict(self, params: TranslateParams, keep: torch.Tensor) -> TranslateParams:
+        keep = keep.to(params.applied.device)
+        return TranslateParams(  # not dataclasses.replace: torch.compile cannot trace it
+            shift=params.shift * keep[:, None].to(params.shift.dtype),
+            applied=params.applied & keep,
+            image_size=params.image_size,
+        )
 
     def _sliceable(self, image: torch.Tensor) -> bool:
         return (
@@ -283,65 +362,3 @@ def check_sample_count(name: str, target: object, count: int, item_ndim: int) ->
             f"{describe(target)}."
         )
     return count
-
-
-class _RunAfter(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Wraps the loader of one module so that ``callback`` runs right after it executes."""
-
-    def __init__(self, name: str, callback: Callable[[], object]) -> None:
-        self.name, self.callback = name, callback
-        self.loader: importlib.abc.Loader | None = None
-
-    def find_spec(
-        self, fullname: str, path: Any = None, target: ModuleType | None = None
-    ) -> importlib.machinery.ModuleSpec | None:
-        if fullname != self.name or self.loader is not None:
-            return None
-        sys.meta_path.remove(self)  # one-shot; the other finders locate the real module
-        spec = importlib.util.find_spec(fullname)
-        if spec is None or spec.loader is None:
-            return spec
-        self.loader, spec.loader = spec.loader, self
-        return spec
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
-        assert self.loader is not None
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module: ModuleType) -> None:
-        assert self.loader is not None
-        module.__loader__ = self.loader  # the real loader, for introspection and reloads
-        if module.__spec__ is not None:
-            module.__spec__.loader = self.loader
-        self.loader.exec_module(module)
-        _guarded(self.name, self.callback)
-
-
-def _guarded(name: str, callback: Callable[[], object]) -> None:
-    try:
-        callback()
-    except Exception as error:  # never break the user's import of either package
-        warnings.warn(f"shiftaug could not register its {name} adapter: {error!r}", stacklevel=3)
-
-
-def run_after_import(name: str, callback: Callable[[], object]) -> None:
-    """Run ``callback`` once module ``name`` is imported: now if it already is, else right after.
-
-    Used by ``import shiftaug`` to register the albumentations adapter in albumentations'
-    serialization registry without importing albumentations itself (``A.load`` then finds
-    ``shiftaug`` transforms in whatever order the two packages were imported).
-    """
-    if name in sys.modules:
-        _guarded(name, callback)
-        return
-    sys.meta_path.insert(0, _RunAfter(name, callback))
-
-
-def register_with_frameworks() -> None:
-    """Make every :data:`REGISTERING_MODULES` entry importable by name once its framework is.
-
-    Called by ``import shiftaug``; it imports no framework itself.
-    """
-    for framework, modules in REGISTERING_MODULES.items():
-        for module in modules:
-            run_after_import(framework, functools.partial(importlib.import_module, module))
