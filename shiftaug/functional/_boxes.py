@@ -125,8 +125,18 @@ def convert_boxes(boxes: torch.Tensor, source: str, target: str) -> torch.Tensor
     """Convert ``(..., 4)`` boxes between ``xyxy``, ``xywh`` and ``cxcywh``.
 
     The result has the input's dtype. Integer boxes are converted in float64 and rounded half
-    to even (``cxcywh`` centres of odd-sized boxes fall on half pixels); a result outside the
-    dtype's range is a ``ValueError``.
+    to even (``cxcywh`` centres of odd-sized boxes fall on half pixels, so integer ``cxcywh``
+    round-trips exactly only for even sizes); a result outside the dtype's range is a
+    ``ValueError``.
+
+    Args:
+        boxes: ``(..., 4)`` boxes, floating point or integer.
+        source: their format: ``"xyxy"``, ``"xywh"`` or ``"cxcywh"`` (or torchvision's
+            ``BoundingBoxFormat``).
+        target: the format to return.
+
+    Returns:
+        A new ``(..., 4)`` tensor of the same dtype.
 
     Example:
         ```python
@@ -149,6 +159,10 @@ def convert_boxes(boxes: torch.Tensor, source: str, target: str) -> torch.Tensor
 
 def clip_boxes(boxes: torch.Tensor, canvas_size: tuple[int, int]) -> torch.Tensor:
     """Clip ``(..., 4)`` ``xyxy`` boxes to the canvas ``[0, W] x [0, H]`` (same dtype).
+
+    Args:
+        boxes: ``(..., 4)`` ``xyxy`` boxes in pixels, floating point or integer.
+        canvas_size: ``(H, W)`` ints >= 1 (a canvas beyond the dtype's range is fine).
 
     Example:
         ```python
@@ -195,6 +209,13 @@ def masks_to_boxes(masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
     The box of the pixels in rows ``r0..r1`` and columns ``c0..c1`` is
     ``(c0, r0, c1 + 1, r1 + 1)``; an empty mask gets ``(0, 0, 0, 0)`` and ``False``.
+
+    Args:
+        masks: ``(..., H, W)`` masks, bool, integer or floating point (non-zero is inside);
+            ``H`` or ``W`` may be 0 (every mask is then empty).
+
+    Returns:
+        ``(boxes, nonempty)``: float32 ``(..., 4)`` boxes and a bool ``(...)`` tensor.
 
     Example:
         ```python

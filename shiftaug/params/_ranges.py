@@ -57,7 +57,7 @@ class ShiftRange:
         return self.x == AxisRange(0.0, 0.0) and self.y == AxisRange(0.0, 0.0)
 
 
-def parse_shift_range(name: str, value: object, unit: str) -> ShiftRange:
+def parse_shift_range(name: str, value: RangeSpec, unit: str) -> ShiftRange:
     """Parse a user range.
 
     Grammar (:data:`RangeSpec`): ``range := a | (axis_x, axis_y)`` and

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import ClassVar, Literal, overload
+from typing import ClassVar, Literal, cast, overload
 
 import torch
 
@@ -83,6 +83,10 @@ class TranslateParams:
     def validate(self, count: int, image_size: tuple[int, int]) -> None:
         """Check that this record can be replayed on ``count`` samples of ``(H, W)`` images.
 
+        Args:
+            count: the number of samples of the images (``N``, or 1 for one image).
+            image_size: ``(H, W)`` of the images.
+
         Raises ``ValueError`` if it was drawn for another number of samples or another image
         size, or (value checks, see :func:`shiftaug.set_validate_args`) if a shift is NaN or
         infinite, or non-zero for a sample that was not applied. The value checks read the
@@ -120,14 +124,20 @@ class TranslateParams:
         return self._derived(shift=-self.shift)
 
     def to(self, device: torch.device | str) -> TranslateParams:
-        """The same parameters on ``device``."""
+        """The same parameters on ``device``.
+
+        Args:
+            device: a :class:`torch.device` or a device string such as ``"cuda:0"``.
+        """
         target = parse_device("device", device)
         return self._derived(shift=self.shift.to(target), applied=self.applied.to(target))
 
     def select(self, index: int | slice | torch.Tensor) -> TranslateParams:
         """Parameters of a subset of the samples (keeps the batch dimension for an int).
 
-        An int outside ``[-N, N)`` raises ``IndexError``, as indexing does.
+        Args:
+            index: an int (an ``IndexError`` outside ``[-N, N)``, as indexing raises), a slice,
+                or an index or bool tensor, as for the ``(N, ...)`` tensors.
         """
         if isinstance(index, int) and not isinstance(index, bool):
             if not -len(self) <= index < len(self):
@@ -182,7 +192,7 @@ def resolve_shift_range(
             f"the image size), but got shift_px={shift_px!r} and shift_frac={shift_frac!r}."
         )
     if shift_px is not None:
-        parsed = parse_shift_range("shift_px", shift_px, "px")
+        parsed = parse_shift_range("shift_px", cast(RangeSpec, shift_px), "px")  # it checks
         if max(abs(parsed.x.low), parsed.x.high, abs(parsed.y.low), parsed.y.high) > MAX_SHIFT_PX:
             raise ValueError(
                 f"`shift_px` must lie within +-{MAX_SHIFT_PX} pixels (2**24: every whole pixel up "
@@ -190,7 +200,7 @@ def resolve_shift_range(
             )
         return parsed
     if shift_frac is not None:
-        parsed = parse_shift_range("shift_frac", shift_frac, "frac")
+        parsed = parse_shift_range("shift_frac", cast(RangeSpec, shift_frac), "frac")
         for axis in (parsed.x, parsed.y):
             if axis.low < -1 or axis.high > 1:
                 raise ValueError(

@@ -135,9 +135,14 @@ class RandomTranslate(RandomTransform):
     ) -> TranslateParams:
         """Draw shifts for ``image`` (see :func:`shiftaug.params.sample_translate`).
 
-        ``generator`` overrides the module's own for this draw only (frameworks that seed one
-        generator per call use it; the module's state is not touched, so this is thread-safe).
-        Only ``image``'s shape and device are read.
+        Args:
+            image: the images the shifts are for; only their shape and device are read.
+            generator: overrides the module's own generator for this draw only (frameworks
+                that seed one generator per call use it; the module's state is not touched, so
+                this is thread-safe).
+
+        Returns:
+            The drawn :class:`~shiftaug.TranslateParams`.
         """
         count, _ = sample_layout(image)
         if generator is not None and not isinstance(generator, torch.Generator):
@@ -162,8 +167,22 @@ class RandomTranslate(RandomTransform):
         masks: torch.Tensor | None = None,
         params: TranslateParams | None = None,
     ) -> torch.Tensor | TranslateOutput:
-        """Shift ``image`` and any targets; ``params`` replays an earlier draw (validated
-        like a fresh one: see :meth:`~shiftaug.TranslateParams.validate`)."""
+        """Shift ``image`` and any targets by one draw (or a replayed one).
+
+        Args:
+            image: ``(C, H, W)``, ``(N, C, H, W)`` or ``(N, T, C, H, W)`` images.
+            mask: dense map(s) with the image's ``(H, W)``: ``(N, H, W)`` (extra leading dims
+                share their sample's shift), ``(H, W)`` for one image.
+            boxes: ``(N, M, 4)`` boxes in ``box_format`` (``(M, 4)`` for one image).
+            keypoints: ``(N, K, 2)`` ``(x, y)`` keypoints (``(K, 2)`` for one image).
+            masks: ``(N, K, H, W)`` instance masks (``(K, H, W)`` for one image).
+            params: replays an earlier draw; validated like a fresh one
+                (:meth:`~shiftaug.TranslateParams.validate`).
+
+        Returns:
+            The moved images (same shape, dtype and memory format) when no target is given,
+            else a :class:`TranslateOutput`.
+        """
         if params is None:
             params = self.make_params(image)
             shift = params.shift
@@ -183,10 +202,21 @@ class RandomTranslate(RandomTransform):
         masks: torch.Tensor | None = None,
         params: TranslateParams | None = None,
     ) -> torch.Tensor | TranslateOutput:
-        """Undo a call (``params`` defaults to :attr:`last_params`).
+        """Undo a call: move everything back by the call's shifts.
 
         Exact for ``padding_mode="circular"``; for the other modes the pixels that were pushed
         out of the frame are gone and the border shows the padding instead.
+
+        Args:
+            image: the moved images, as passed to :meth:`forward`.
+            mask: as in :meth:`forward`.
+            boxes: as in :meth:`forward`.
+            keypoints: as in :meth:`forward`.
+            masks: as in :meth:`forward`.
+            params: the draw to undo; defaults to :attr:`last_params`.
+
+        Returns:
+            As :meth:`forward`.
         """
         params = self.last_params if params is None else params
         if params is None:
