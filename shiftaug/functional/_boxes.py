@@ -67,7 +67,6 @@ def translate_boxes(
         ``min_visibility``/``min_area``, or had no area to begin with.
 
     Example:
-        ```python
         >>> import torch
         >>> from shiftaug.functional import translate_boxes
         >>> boxes = torch.tensor([[[2.0, 2.0, 6.0, 6.0], [0.0, 0.0, 2.0, 2.0]]])
@@ -77,8 +76,6 @@ def translate_boxes(
                  [5., 0., 7., 2.]]])
         >>> visible
         tensor([[True, True]])
-
-        ```
     """
     return translate_boxes_(
         boxes, shift, canvas_size=canvas_size, format=format, clip=clip,
@@ -139,13 +136,10 @@ def convert_boxes(boxes: torch.Tensor, source: str, target: str) -> torch.Tensor
         A new ``(..., 4)`` tensor of the same dtype.
 
     Example:
-        ```python
         >>> import torch
         >>> from shiftaug.functional import convert_boxes
         >>> convert_boxes(torch.tensor([[1.0, 2.0, 5.0, 4.0]]), "xyxy", "cxcywh")
         tensor([[3., 3., 4., 2.]])
-
-        ```
     """
     _check_boxes("boxes", boxes, "(..., 4)", min_ndim=1)
     source, target = _check_format(source, "source"), _check_format(target, "target")
@@ -165,13 +159,10 @@ def clip_boxes(boxes: torch.Tensor, canvas_size: tuple[int, int]) -> torch.Tenso
         canvas_size: ``(H, W)`` ints >= 1 (a canvas beyond the dtype's range is fine).
 
     Example:
-        ```python
         >>> import torch
         >>> from shiftaug.functional import clip_boxes
         >>> clip_boxes(torch.tensor([[-2.0, 1.0, 9.0, 3.0]]), (4, 8))
         tensor([[0., 1., 8., 3.]])
-
-        ```
     """
     _check_boxes("boxes", boxes, "(..., 4)", min_ndim=1)
     height, width = check_canvas_size(canvas_size)
@@ -218,15 +209,12 @@ def masks_to_boxes(masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         ``(boxes, nonempty)``: float32 ``(..., 4)`` boxes and a bool ``(...)`` tensor.
 
     Example:
-        ```python
         >>> import torch
         >>> from shiftaug.functional import masks_to_boxes
         >>> m = torch.zeros(1, 4, 5, dtype=torch.bool)
         >>> m[0, 1:3, 2] = True
         >>> masks_to_boxes(m)
         (tensor([[2., 1., 3., 3.]]), tensor([True]))
-
-        ```
     """
     check_tensor("masks", masks, min_ndim=2, layout="(..., H, W)", dtypes=_MASK_DTYPES)
     height, width = masks.shape[-2:]

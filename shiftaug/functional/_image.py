@@ -77,7 +77,6 @@ def translate_image(
         - output: ``(..., C, H, W)``
 
     Example:
-        ```python
         >>> import torch
         >>> from shiftaug.functional import translate_image
         >>> x = torch.arange(9.0).reshape(1, 1, 3, 3)
@@ -90,8 +89,6 @@ def translate_image(
         True
         >>> translate_image(x, (1, 0), fill=9.0)[0, 0, 0]  # a fill alone pads with it
         tensor([9., 0., 1.])
-
-        ```
     """
     return translate_image_(
         image, shift, padding_mode, fill, interpolation, check_values=True, out=out

@@ -40,13 +40,10 @@ def source_index(
     ``replicate``. Tiling makes every mode defined for shifts of any size.
 
     Example:
-        ```python
         >>> import torch
         >>> from shiftaug.functional import source_index
         >>> source_index(torch.arange(-3, 6), 4, "reflect")[0]
         tensor([3, 2, 1, 0, 1, 2, 3, 2, 1])
-
-        ```
     """
     check_tensor("pos", pos, dtypes=_INTEGER_DTYPES)
     check_int("size", size, low=1)

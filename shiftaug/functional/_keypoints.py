@@ -38,15 +38,12 @@ def translate_keypoints(
         undone; a ``ValueError`` if they do not fit the dtype) and a bool tensor ``(*batch, K)``.
 
     Example:
-        ```python
         >>> import torch
         >>> from shiftaug.functional import translate_keypoints
         >>> kp = torch.tensor([[[1.5, 2.0], [7.0, 0.0]]])
         >>> translate_keypoints(kp, [[1, 1]], canvas_size=(8, 8))
         (tensor([[[2.5000, 3.0000],
                  [8.0000, 1.0000]]]), tensor([[ True, False]]))
-
-        ```
     """
     return translate_keypoints_(keypoints, shift, canvas_size=canvas_size, check_values=True)
 

@@ -56,15 +56,12 @@ def translate_mask(
         dimensions broadcast against the shift's batch.
 
     Example:
-        ```python
         >>> import torch
         >>> from shiftaug.functional import translate_mask
         >>> m = torch.tensor([[[1, 2], [3, 4]]], dtype=torch.uint8)
         >>> translate_mask(m, [[0, 1]], fill=255)
         tensor([[[255, 255],
                  [  1,   2]]], dtype=torch.uint8)
-
-        ```
     """
     return translate_mask_(mask, shift, padding_mode=padding_mode, fill=fill, check_values=True)
 

@@ -72,13 +72,10 @@ def parse_shift_range(name: str, value: RangeSpec, unit: str) -> ShiftRange:
         unit: ``"px"`` or ``"frac"``, stored on the result.
 
     Example:
-        ```python
         >>> from shiftaug.params import parse_shift_range
         >>> r = parse_shift_range("shift_px", ((0, 8), 2), "px")
         >>> (r.x.low, r.x.high), (r.y.low, r.y.high)
         ((0.0, 8.0), (-2.0, 2.0))
-
-        ```
     """
     expectation = (
         "a number a >= 0 (meaning [-a, a]), a pair (x, y) of such numbers, or a pair whose "

@@ -259,15 +259,12 @@ def sample_translate(
         :class:`TranslateParams` with ``shift`` of shape ``(N, 2)``.
 
     Example:
-        ```python
         >>> import torch
         >>> from shiftaug.params import sample_translate
         >>> g = torch.Generator().manual_seed(0)
         >>> params = sample_translate(4, (32, 32), shift_px=3, generator=g)
         >>> params.shift.shape, bool((params.shift.abs() <= 3).all())
         (torch.Size([4, 2]), True)
-
-        ```
     """
     check_int("batch_size", batch_size, low=0)
     image_size = check_size("image_size", image_size)

@@ -76,7 +76,6 @@ class RandomTranslate(RandomTransform):
         - output: the image's shape and memory format; with targets a :class:`TranslateOutput`
 
     Example:
-        ```python
         >>> import torch
         >>> from shiftaug import RandomTranslate
         >>> images = torch.rand(8, 3, 32, 32)
@@ -87,8 +86,6 @@ class RandomTranslate(RandomTransform):
         >>> roll = RandomTranslate(shift_frac=0.5, padding_mode="circular")
         >>> torch.equal(roll.inverse(roll(images)), images)  # circular shifts invert exactly
         True
-
-        ```
     """
 
     def __init__(
