@@ -32,6 +32,7 @@ __all__ = [
     "any_images",
     "any_shifts",
     "images",
+    "instance_scenes",
     "integer_shifts",
     "padding_modes",
     "shifts",
@@ -87,10 +88,77 @@ def shifts(draw: Any, batch: int, max_shift: float = 12.0) -> torch.Tensor:
     return torch.tensor(values, dtype=torch.float32).view(batch, 2)
 
 
-# --- Fuzzing strategies: any dtype, any memory layout, special values, huge shifts ----------
+LAYOUTS = ("contiguous", "strided", "channels_last", "expanded")
+"""Memory layouts :func:`with_layout` makes and :func:`any_images` draws: the same values
+behind different strides."""
 
-LAYOUTS = ("contiguous", "channels_last", "strided", "expanded")
-"""Memory layouts :func:`any_images` draws: the same values behind different strides."""
+
+def with_layout(tensor: torch.Tensor, layout: str) -> torch.Tensor:
+    """``tensor`` in another memory layout (``LAYOUTS``); compare a function on the result with
+    the same function on ``result.contiguous()``.
+
+    - ``"strided"``: every other column of a twice as wide buffer (not contiguous);
+    - ``"channels_last"``: dim -3 stored innermost (``torch.channels_last`` for a 4-D tensor;
+      tensors of fewer than 3 dims unchanged);
+    - ``"expanded"``: the first entry of the batch expanded over the batch (stride 0), so the
+      values change: all entries equal the first.
+    """
+    if layout == "contiguous":
+        return tensor.contiguous()
+    if layout == "strided":
+        wide = tensor.new_zeros((*tensor.shape[:-1], 2 * tensor.shape[-1]))
+        wide[..., ::2] = tensor
+        return wide[..., ::2]
+    if layout == "channels_last":
+        if tensor.ndim == 4:
+            return tensor.contiguous(memory_format=torch.channels_last)
+        if tensor.ndim >= 3:
+            return tensor.movedim(-3, -1).contiguous().movedim(-1, -3)
+        return tensor
+    if layout == "expanded":
+        return tensor[:1].expand_as(tensor) if tensor.ndim and tensor.shape[0] else tensor
+    raise ValueError(f"`layout` must be one of {LAYOUTS}, but got {layout!r}.")
+
+
+@st.composite
+def instance_scenes(
+    draw: Any,
+    *,
+    max_side: int = 12,
+    max_objects: int = 3,
+    dtypes: tuple[torch.dtype, ...] = IMAGE_DTYPES,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(images (N, C, H, W), masks (N, K, H, W) bool, valid (N, K) bool)``: rectangles
+    (possibly overlapping, cut by the frame, or none at all: ``K`` may be 0) with random
+    content; a slot is valid iff its mask has a pixel and a coin flip keeps it."""
+    n = draw(st.integers(1, 3))
+    h, w = draw(st.integers(2, max_side)), draw(st.integers(2, max_side))
+    k = draw(st.integers(0, max_objects))
+    image = draw(images(batch=n, channels=draw(st.integers(1, 3)), max_side=1, dtypes=dtypes))
+    seed = draw(st.integers(0, 2**31 - 1))
+    generator = torch.Generator().manual_seed(seed)
+    values = torch.rand(n, image.shape[1], h, w, generator=generator, dtype=torch.float64)
+    picture = (
+        (values * 255).round().to(torch.uint8)
+        if image.dtype == torch.uint8
+        else ((values * 4 - 2).to(image.dtype))
+    )
+    masks = torch.zeros(n, k, h, w, dtype=torch.bool)
+    for i in range(n):
+        for j in range(k):
+            top, left = draw(st.integers(-1, h - 1)), draw(st.integers(-1, w - 1))
+            height, width = draw(st.integers(0, h)), draw(st.integers(0, w))
+            masks[i, j, max(top, 0) : max(top + height, 0), max(left, 0) : max(left + width, 0)] = (
+                True
+            )
+    keep = torch.tensor(
+        draw(st.lists(st.booleans(), min_size=n * k, max_size=n * k)), dtype=torch.bool
+    )
+    valid = keep.view(n, k) & masks.flatten(2).any(-1)
+    return picture, masks, valid
+
+
+# --- Fuzzing strategies: any dtype, any memory layout, special values, huge shifts ----------
 
 SHIFT_DTYPES = (torch.int64, torch.int32, torch.float16, torch.float32, torch.float64)
 TARGET_DTYPES = (
@@ -98,28 +166,6 @@ TARGET_DTYPES = (
     torch.float16, torch.bfloat16, torch.float32, torch.float64,
 )  # fmt: skip
 MASK_DTYPES = (torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
-
-
-def with_layout(tensor: torch.Tensor, layout: str) -> torch.Tensor:
-    """``tensor``'s values behind another memory layout (see :data:`LAYOUTS`).
-
-    ``"channels_last"`` stores dim -3 innermost (``torch.channels_last`` for 4-D tensors);
-    ``"strided"`` is a view of every other column of a wider buffer; ``"expanded"`` needs equal
-    samples along dim 0 and returns a stride-0 expansion of the first.
-    """
-    if layout == "contiguous":
-        return tensor.contiguous()
-    if layout == "channels_last" and tensor.ndim >= 3:
-        if tensor.ndim == 4:
-            return tensor.contiguous(memory_format=torch.channels_last)
-        return tensor.movedim(-3, -1).contiguous().movedim(-1, -3)
-    if layout == "strided" and tensor.ndim >= 1:
-        wide = tensor.new_zeros((*tensor.shape[:-1], 2 * tensor.shape[-1]))
-        wide[..., ::2] = tensor
-        return wide[..., ::2]
-    if layout == "expanded" and tensor.ndim >= 1 and tensor.shape[0] > 0:
-        return tensor[:1].expand(tensor.shape)
-    return tensor
 
 
 @st.composite

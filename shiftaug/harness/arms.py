@@ -117,7 +117,11 @@ def make_arm(name: str, cfg: ArmConfig, task: Task, *, generator: torch.Generato
         )
     from .. import RandomRelocate
 
-    relocate = RandomRelocate(cfg.inpainter, policy="uniform", generator=generator)
+    # The exact mode of 0.1 (hard paste, hole = the mask): the arm's digits are pasted pixel
+    # for pixel, as the committed results were made (0.2's defaults add a soft edge).
+    relocate = RandomRelocate(
+        cfg.inpainter, policy="uniform", blend="hard", hole_margin=0, generator=generator
+    )
     return Arm(name, lambda images, masks: relocate(images, masks).image, needs_masks=True)
 
 
