@@ -7,8 +7,9 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
-from .._checks import describe
+from .._checks import check_choice, check_real, check_size, describe
 
 __all__ = ["MAX_SHIFT_PX", "AxisRange", "AxisSpec", "RangeSpec", "ShiftRange", "parse_shift_range"]
 
@@ -20,14 +21,33 @@ RangeSpec = float | tuple[AxisSpec, AxisSpec]
 
 # The largest shift a sampler draws: float32 parameters hold every whole pixel up to 2**24.
 MAX_SHIFT_PX = 2**24
+UNITS = ("px", "frac")
 
 
 @dataclass(frozen=True)
 class AxisRange:
-    """Closed interval ``[low, high]`` for one axis, in the unit of its :class:`ShiftRange`."""
+    """Closed interval ``[low, high]`` for one axis, in the unit of its :class:`ShiftRange`.
+
+    Attributes:
+        low: a finite number, stored as a float.
+        high: a finite number ``>= low``, stored as a float.
+
+    Raises:
+        TypeError: a bound that is not a real number.
+        ValueError: a bound that is NaN or infinite, or ``low > high``.
+    """
 
     low: float
     high: float
+
+    def __post_init__(self) -> None:
+        if torch.compiler.is_compiling():  # bounds may be symbolic; they were checked eagerly
+            return
+        low, high = check_real("low", self.low), check_real("high", self.high)
+        if low > high:
+            raise ValueError(f"`high` must be >= `low` ({low:g}), but got {self.high!r}.")
+        object.__setattr__(self, "low", low)
+        object.__setattr__(self, "high", high)
 
     @property
     def half_width(self) -> float:
@@ -36,14 +56,36 @@ class AxisRange:
 
 @dataclass(frozen=True)
 class ShiftRange:
-    """Per-axis shift intervals; ``unit`` is ``"px"`` (pixels) or ``"frac"`` (of W for x, H for y)."""
+    """Per-axis shift intervals.
+
+    Attributes:
+        x: the :class:`AxisRange` of ``dx``.
+        y: the :class:`AxisRange` of ``dy``.
+        unit: ``"px"`` (pixels) or ``"frac"`` (a fraction of W for x, of H for y).
+    """
 
     x: AxisRange
     y: AxisRange
     unit: str
 
+    def __post_init__(self) -> None:
+        if torch.compiler.is_compiling():
+            return
+        for name in ("x", "y"):
+            if not isinstance(getattr(self, name), AxisRange):
+                raise TypeError(
+                    f"`{name}` must be an AxisRange, but got {describe(getattr(self, name))}."
+                )
+        check_choice("unit", self.unit, UNITS)
+
     def in_pixels(self, image_size: tuple[int, int]) -> ShiftRange:
-        """The same range in pixels for an image of ``(H, W)``."""
+        """The same range in pixels for an image of ``(H, W)``.
+
+        Args:
+            image_size: ``(H, W)``, ints >= 1.
+        """
+        if not torch.compiler.is_compiling():
+            check_size("image_size", image_size)
         if self.unit == "px":
             return self
         height, width = image_size
@@ -71,12 +113,20 @@ def parse_shift_range(name: str, value: RangeSpec, unit: str) -> ShiftRange:
         value: the range as the user wrote it.
         unit: ``"px"`` or ``"frac"``, stored on the result.
 
+    Raises:
+        TypeError: ``value`` (or an entry) of the wrong type, ``name`` not a string.
+        ValueError: a negative, NaN or infinite bound, an interval with ``low > high``, or
+            ``unit`` other than ``"px"`` and ``"frac"``.
+
     Example:
         >>> from shiftaug.params import parse_shift_range
         >>> r = parse_shift_range("shift_px", ((0, 8), 2), "px")
         >>> (r.x.low, r.x.high), (r.y.low, r.y.high)
         ((0.0, 8.0), (-2.0, 2.0))
     """
+    if not isinstance(name, str):
+        raise TypeError(f"`name` must be a str, but got {describe(name)}.")
+    check_choice("unit", unit, UNITS)
     expectation = (
         "a number a >= 0 (meaning [-a, a]), a pair (x, y) of such numbers, or a pair whose "
         "entries may also be (low, high) intervals"

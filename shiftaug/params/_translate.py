@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import ClassVar, Literal, cast, overload
+from typing import Any, ClassVar, Literal, cast, overload
 
 import torch
 
@@ -185,7 +185,21 @@ def resolve_shift_range(
     ``allow_none``, which returns ``None``).
 
     ``shift_px`` must lie within +-2**24 pixels and ``shift_frac`` within [-1, 1].
+
+    Args:
+        shift_px: a range in pixels (:data:`~shiftaug.params.RangeSpec`) or ``None``.
+        shift_frac: a range as a fraction of the image size or ``None``.
+        allow_none: a bool: whether giving neither range is allowed (returns ``None``).
+
+    Returns:
+        The parsed :class:`~shiftaug.params.ShiftRange` (or ``None``, see ``allow_none``).
+
+    Raises:
+        TypeError: a range or ``allow_none`` of the wrong type.
+        ValueError: both ranges given, neither (unless ``allow_none``), or a range out of
+            bounds.
     """
+    check_bool("allow_none", allow_none)
     if shift_px is not None and shift_frac is not None:
         raise ValueError(
             "Give the shift range in one unit: `shift_px` (pixels) or `shift_frac` (fraction of "
@@ -323,7 +337,7 @@ def draw_translate(
     shift = torch.stack(columns, -1)
     applied = torch.ones(count, dtype=torch.bool, device=source)
     if p < 1.0:
-        applied = torch.rand(count, generator=generator, device=source) < p
+        applied = torch.rand(count, device=source, **_source(generator)) < p
         shift = shift * applied[:, None]
     if same_on_batch:
         shift, applied = shift.expand(batch_size, 2), applied.expand(batch_size)
@@ -346,16 +360,22 @@ def _draw_axis(
     generator: torch.Generator | None,
     device: torch.device,
 ) -> torch.Tensor:
+    random = _source(generator)
     if distribution == "uniform":
         if integer:
-            drawn = torch.randint(
-                int(low), int(high) + 1, (count,), generator=generator, device=device
-            )
+            drawn = torch.randint(int(low), int(high) + 1, (count,), device=device, **random)
             return drawn.to(torch.float32)
-        unit = torch.rand(count, generator=generator, device=device)
+        unit = torch.rand(count, device=device, **random)
         return low + (high - low) * unit
     centre, std = (low + high) / 2, normal_scale * (high - low) / 2
-    drawn = centre + std * torch.randn(count, generator=generator, device=device)
+    drawn = centre + std * torch.randn(count, device=device, **random)
     if integer:
         drawn = torch.round(drawn)
     return drawn.clamp(low, high)
+
+
+def _source(generator: torch.Generator | None) -> dict[str, Any]:
+    """``generator=`` for torch's random factories, left out when ``None``: under
+    ``torch.compile`` a factory given ``generator=None`` fails once the batch size is dynamic
+    (torch 2.14), while leaving it out draws from the same global generator."""
+    return {} if generator is None else {"generator": generator}

@@ -143,3 +143,28 @@ def test_draws_on_the_images_device() -> None:
     assert params.shift.device.type == "cuda"
     g = torch.Generator(device="cuda").manual_seed(0)
     assert sample_translate(4, (8, 8), shift_px=2, generator=g, device="cuda").shift.is_cuda
+
+
+def test_draws_compile_with_a_dynamic_batch_and_changing_ranges() -> None:
+    """Under ``torch.compile(fullgraph=True)`` the batch size turns dynamic after a recompile
+    and so do the range's float bounds: the draws must still trace and equal eager draws from
+    the same global seed (torch 2.14 fails a random factory given ``generator=None`` with a
+    dynamic size, and symbolic bounds cannot be range-checked)."""
+    from shiftaug import RandomTranslate
+
+    torch._dynamo.reset()
+    compiled = torch.compile(lambda t, x: t.make_params(x).shift, fullgraph=True, backend="eager")
+    configs: list[dict[str, object]] = [
+        {"shift_px": 2},
+        {"shift_px": 2.4},
+        {"shift_frac": 0.3, "interpolation": "bilinear"},
+        {"shift_px": (3.3, 1), "distribution": "normal"},
+        {"shift_frac": ((0, 0.25), 0.1), "p": 0.5},
+    ]
+    for index, kwargs in enumerate(configs):
+        transform = RandomTranslate(**kwargs)  # type: ignore[arg-type]
+        images = torch.zeros(3 + index, 1, 10, 12)
+        torch.manual_seed(index)
+        drawn = compiled(transform, images)
+        torch.manual_seed(index)
+        assert torch.equal(drawn, transform.make_params(images).shift), kwargs
