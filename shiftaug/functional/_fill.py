@@ -113,12 +113,14 @@ def _fit_fill(
 ) -> tuple[float, ...]:
     if dtype.is_floating_point:
         top = torch.finfo(dtype).max
-        if any(not (math.isfinite(v) and -top <= v <= top) for v in values):
+        # Compared as Python numbers: an int too large for a float is out of range, not an
+        # OverflowError.
+        if any(not ((isinstance(v, int) or math.isfinite(v)) and -top <= v <= top) for v in values):
             raise ValueError(
                 f"`{name}` must be finite and within {dtype}'s range [{-top:g}, {top:g}], but "
                 f"got {describe(fill)}."
             )
-        return tuple(float(v) for v in values)
+        return tuple(_stored(float(v), dtype) for v in values)
     low, high = (0, 1) if dtype == torch.bool else (torch.iinfo(dtype).min, torch.iinfo(dtype).max)
     if any(isinstance(v, float) and not v.is_integer() for v in values) or any(
         not low <= v <= high for v in values
@@ -128,6 +130,22 @@ def _fit_fill(
             f"{describe(fill)}."
         )
     return tuple(int(v) for v in values)
+
+
+def _stored(value: float, dtype: torch.dtype) -> float:
+    """``value`` rounded to ``dtype`` as torch rounds it (``Tensor.fill_``, ``torch.full``):
+    double -> float -> half/bfloat16, each step to nearest even. Every kernel path then
+    writes this exactly representable value, so none rounds the fill differently (a direct
+    double -> half rounding differs in double-rounding cases such as ``1 + 2**-11 + 2**-40``)."""
+    if dtype == torch.float64:
+        return value
+    single: float = struct.unpack("<f", struct.pack("<f", value))[0]
+    if dtype == torch.float16:
+        return float(struct.unpack("<e", struct.pack("<e", single))[0])
+    if dtype == torch.bfloat16:
+        (bits,) = fill_bits((single,), torch.bfloat16)
+        return float(struct.unpack("<f", struct.pack("<I", (bits & 0xFFFF) << 16))[0])
+    return single
 
 
 def fill_bits(values: tuple[float, ...], dtype: torch.dtype) -> tuple[int, ...]:

@@ -10,6 +10,7 @@ naming an argument. No call may modify its inputs.
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -280,3 +281,102 @@ def test_extreme_shifts_in_every_mode_equal_python_integer_arithmetic(data: st.D
     for index in _each(batch):
         dx, dy = (python_shift(v) for v in shift[index].tolist())
         assert_same_bits(out[index], bits_reference(image[index], dx, dy, mode))
+
+
+def _fits(fill: float | int, dtype: torch.dtype) -> bool:
+    """Whether ``dtype`` holds ``fill`` (compared as exact Python numbers)."""
+    if isinstance(fill, float) and not math.isfinite(fill):
+        return False
+    if dtype.is_floating_point:
+        return -torch.finfo(dtype).max <= fill <= torch.finfo(dtype).max
+    if isinstance(fill, float) and not fill.is_integer():
+        return False
+    low, high = (0, 1) if dtype == torch.bool else (torch.iinfo(dtype).min, torch.iinfo(dtype).max)
+    return low <= fill <= high
+
+
+def _torch_full(shape: tuple[int, ...], fill: float | int, dtype: torch.dtype) -> torch.Tensor:
+    """What torch stores for ``fill`` in ``dtype`` (the reference for every path)."""
+    return torch.full(shape, float(fill) if dtype.is_floating_point else int(fill), dtype=dtype)
+
+
+def _same_bits(actual: torch.Tensor, expected: torch.Tensor) -> bool:
+    try:
+        assert_same_bits(actual, expected)
+    except AssertionError:
+        return False
+    return True
+
+
+FILL_EDGES = [
+    65504.0, 65519.0, 65520.0, 3.3895313892515355e38, 3.4028234663852886e38, 3.402823466385289e38,
+    1.7976931348623157e308, 1 + 2**-11 + 2**-40, 1 + 2**-8 + 2**-30, 2**24 + 1, 2**53 + 1,
+    2**63 - 1, 2**63, 2**1100, -0.0, 255, 256, 2.5,
+]  # fmt: skip
+any_fill = st.one_of(
+    st.floats(),
+    st.integers(-300, 300),
+    st.integers(-(2**1100), 2**1100),
+    st.sampled_from([v for edge in FILL_EDGES for v in (edge, -edge)]),
+)
+
+
+@given(st.data())
+def test_any_fill_is_written_as_torch_stores_it_or_one_named_error_on_every_path(
+    data: st.DataObject,
+) -> None:
+    """``fill`` of any size or value (NaN, inf, beyond the dtype, ints beyond float, values
+    that round differently double -> half than double -> float -> half): every path (batched,
+    one image, channels-last, bilinear, autograd, the transform) writes ``torch.full``'s value
+    bit for bit, or every path raises a ValueError naming ``fill``."""
+    dtype = data.draw(st.sampled_from((torch.uint8, *TARGET_DTYPES[4:])))
+    fill = data.draw(any_fill)
+    image = data.draw(tensor_values((3, 2, 3, 4), dtype))
+    calls = {
+        "batch": lambda: translate_image(image, [2, 0], fill=fill),
+        "one image": lambda: torch.stack(
+            [translate_image(one, [2, 0], fill=fill) for one in image]
+        ),
+        "channels_last": lambda: translate_image(
+            with_layout(image, "channels_last"), [2, 0], fill=fill
+        ),
+        "bilinear": lambda: translate_image(image, [2.0, 0.0], fill=fill, interpolation="bilinear"),
+        "transform": lambda: RandomTranslate(shift_px=((2, 2), 0), fill=fill)(image),
+    }
+    if dtype.is_floating_point:
+        grad = image.clone().requires_grad_()
+        calls["autograd"] = lambda: translate_image(grad, [2, 0], fill=fill).detach()
+    if not _fits(fill, dtype):
+        for call in calls.values():
+            with pytest.raises(ValueError, match="`fill` must"):
+                call()
+        return
+    expected = _torch_full((*image.shape[:-1], 2), fill, dtype)
+    for name, call in calls.items():
+        out = call()
+        assert _same_bits(out[..., :2], expected), (name, out[..., :2], expected)
+        if name != "bilinear":  # bilinear computes: values equal, NaN payloads not promised
+            assert _same_bits(out[..., 2:], image[..., :2]), name
+
+
+@given(st.data())
+def test_any_mask_fill_is_exact_or_one_named_error(data: st.DataObject) -> None:
+    """Mask fills of any size on every mask dtype: int64 labels beyond 2**53 exact, the
+    transform's ``mask_fill`` identical to the kernel's ``fill`` or the same error under its
+    own name."""
+    dtype = data.draw(st.sampled_from((torch.bool, torch.int8, *TARGET_DTYPES)))
+    fill = data.draw(any_fill)
+    mask = data.draw(tensor_values((2, 3, 4), dtype))
+    image = torch.zeros(2, 1, 3, 4)
+    if not _fits(fill, dtype):
+        with pytest.raises(ValueError, match="`fill` must"):
+            translate_mask(mask, [0, 1], fill=fill)
+        with pytest.raises(ValueError, match="`mask_fill` must"):
+            RandomTranslate(shift_px=((0, 0), (1, 1)), mask_fill=fill)(image, mask=mask)
+        return
+    expected = _torch_full((2, 1, 4), fill, dtype)
+    kernel = translate_mask(mask, [0, 1], fill=fill)
+    transform = RandomTranslate(shift_px=((0, 0), (1, 1)), mask_fill=fill)(image, mask=mask)
+    for name, out in (("kernel", kernel), ("transform", transform.mask)):
+        assert _same_bits(out[:, :1], expected), (name, out[:, :1], expected)
+        assert _same_bits(out[:, 1:], mask[:, :2]), name
