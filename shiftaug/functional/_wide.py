@@ -66,8 +66,7 @@ def narrow(
         if bool(outside.any()):
             raise ValueError(
                 f"`{name}` moved by the shift must fit their dtype {dtype} ([{low}, {high}]), but "
-                f"got values such as {moved[outside][:3].tolist()}; pass them in a wider dtype "
-                "(for example int32 or float32)."
+                f"got values such as {moved[outside][:3].tolist()}; {_WIDER.get(dtype, _EXACT)}."
             )
         return moved.to(dtype)
     result = moved.to(dtype)
@@ -81,6 +80,13 @@ def narrow(
                 "float32)."
             )
     return result
+
+
+_WIDER = {
+    torch.int32: "pass them as int64 or float64",
+    **dict.fromkeys((torch.uint8, torch.int8, torch.int16), "pass them as int32 or float32"),
+}
+_EXACT = "int64 coordinates are moved exactly within +-2**53, a range float64 cannot widen"
 
 
 def _int_range(dtype: torch.dtype) -> tuple[int, int]:

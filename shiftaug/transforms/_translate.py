@@ -243,7 +243,9 @@ class RandomTranslate(RandomTransform):
         count, shape = sample_layout(image)
         shift = shift.to(image.device)
         if self.interpolation == "nearest" and shift.is_floating_point():
-            shift = torch.round(shift).to(torch.int64)  # every target moves by whole pixels
+            # Every target moves by whole pixels. Rounded in its own dtype: a replayed float
+            # shift beyond int64 stays exact (the kernels reduce it), never saturated.
+            shift = torch.round(shift)
         # Shifts drawn by our sampler are finite and replayed ones were validated: skip the
         # NaN check (a device sync on GPUs).
         out = translate_image_(

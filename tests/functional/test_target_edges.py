@@ -36,6 +36,24 @@ def test_integer_keypoints_never_wrap_around() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("dtype", "start", "advice"),
+    [
+        (torch.uint8, 250, r"pass them as int32 or float32"),
+        (torch.int16, 32760, r"pass them as int32 or float32"),
+        (torch.int32, 2**31 - 10, r"pass them as int64 or float64"),
+        (torch.int64, 2**53 - 10, r"int64 coordinates are moved exactly within \+-2\*\*53"),
+    ],
+)
+def test_the_overflow_error_names_a_dtype_that_would_hold_the_result(
+    dtype: torch.dtype, start: int, advice: str
+) -> None:
+    # The advice used to be "int32 or float32" whatever the dtype, int32 keypoints included.
+    keypoints = torch.tensor([[[start, 0]]], dtype=dtype)
+    with pytest.raises(ValueError, match=rf"must fit their dtype {dtype}.*; {advice}"):
+        translate_keypoints(keypoints, [[20, 0]], canvas_size=(4, 4))
+
+
 def test_int64_coordinates_are_exact_within_2_to_the_53() -> None:
     big = torch.tensor([[[2**53 - 1, 0]]])
     moved, _ = translate_keypoints(big, [[1, 0]], canvas_size=(4, 4))

@@ -259,3 +259,28 @@ def test_make_params_generator_override_leaves_module_state_alone() -> None:
     b = t.make_params(images, generator=torch.Generator().manual_seed(11))
     assert torch.equal(a.shift, b.shift)
     assert torch.equal(t.generator.get_state(), state)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_replayed_shifts_beyond_int64_move_every_target_exactly(dtype: torch.dtype) -> None:
+    # The transform used to round replayed shifts to int64, which saturates beyond 2**63:
+    # 2**70 became -2**63, rolling a circular image by the wrong amount and moving boxes and
+    # keypoints the wrong way.
+    dx, dy = 2.0**70, -(2.0**66) - 2.0**14
+    image = torch.arange(2 * 7 * 5, dtype=torch.float32).view(1, 2, 7, 5)
+    boxes = torch.tensor([[[1.0, 1.0, 3.0, 2.0]]])
+    keypoints = torch.tensor([[[1.0, 2.0]]])
+    params = TranslateParams(
+        torch.tensor([[dx, dy]], dtype=dtype), torch.ones(1, dtype=torch.bool), (7, 5)
+    )
+    t = RandomTranslate(shift_px=1, padding_mode="circular")
+    out = t(image, boxes=boxes, keypoints=keypoints, params=params)
+    whole_x, whole_y = int(torch.tensor(dx, dtype=dtype)), int(torch.tensor(dy, dtype=dtype))
+    rolled = torch.roll(image, (whole_y % 7, whole_x % 5), (-2, -1))  # Python integer arithmetic
+    assert torch.equal(out.image, rolled)
+    assert torch.equal(t.inverse(out.image, params=params), image)
+    # Boxes leave to the right (clipped to the edge), keypoints move by the exact shift.
+    assert out.boxes.tolist() == [[[5.0, 0.0, 5.0, 0.0]]]
+    assert out.boxes_visible.tolist() == [[False]]
+    expected = torch.tensor([[[1.0 + whole_x, 2.0 + whole_y]]], dtype=torch.float64).float()
+    assert torch.equal(out.keypoints, expected) and out.keypoints_visible.tolist() == [[False]]
