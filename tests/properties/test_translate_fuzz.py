@@ -19,7 +19,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shiftaug import RandomTranslate
+from shiftaug import RandomTranslate, TranslateParams
 from shiftaug.functional import (
     PADDING_MODES,
     translate_boxes,
@@ -264,6 +264,34 @@ def test_random_translate_equals_the_reference_and_replays(data: st.DataObject) 
     assert_same_bits(t(image, params=params), out)  # replay
     if t.padding_mode == "circular" and interpolation == "nearest":
         assert_same_bits(t.inverse(out), image.contiguous())
+
+
+@given(st.data())
+def test_replayed_records_of_any_shift_move_everything_like_the_kernels(
+    data: st.DataObject,
+) -> None:
+    """A replayed record may hold any finite shift of any real dtype (up to 1e30 and the int64
+    limits): image, boxes and keypoints move exactly as the kernels move them by the rounded
+    shift (the kernels are checked against Python integer arithmetic above)."""
+    image = data.draw(any_images(zero_size=False, max_batch=3, layouts=("contiguous",)))
+    image = image if image.ndim == 4 else image.reshape(-1, *image.shape[-3:])
+    n, (h, w) = image.shape[0], image.shape[-2:]
+    shift = data.draw(any_shifts((n,)))
+    params = TranslateParams(shift, torch.ones(n, dtype=torch.bool), (h, w))
+    mode = data.draw(st.sampled_from(PADDING_MODES))
+    boxes = torch.tensor([[[0.0, 0.0, w / 2, h / 2]]]).expand(n, 1, 4)
+    keypoints = torch.tensor([[[w / 2, h / 2]]]).expand(n, 1, 2)
+    out = RandomTranslate(shift_px=1, padding_mode=mode)(
+        image, boxes=boxes, keypoints=keypoints, params=params
+    )
+    whole = torch.round(shift)
+    assert_same_bits(out.image, translate_image(image, whole, padding_mode=mode))
+    moved_boxes, boxes_visible = translate_boxes(boxes, whole, canvas_size=(h, w))
+    moved_keypoints, keypoints_visible = translate_keypoints(keypoints, whole, canvas_size=(h, w))
+    assert_same_bits(out.boxes, moved_boxes)
+    assert_same_bits(out.keypoints, moved_keypoints)
+    assert torch.equal(out.boxes_visible, boxes_visible)
+    assert torch.equal(out.keypoints_visible, keypoints_visible)
 
 
 EXTREMES = [2**63 - 1, -(2**63), -(2**63) + 1, 2**62 + 3, -(2**53) - 1, 2.0**63, -(2.0**64), 1e30]
