@@ -121,10 +121,12 @@ def translate_boxes_(
 def convert_boxes(boxes: torch.Tensor, source: str, target: str) -> torch.Tensor:
     """Convert ``(..., 4)`` boxes between ``xyxy``, ``xywh`` and ``cxcywh``.
 
-    The result has the input's dtype. Integer boxes are converted in float64 and rounded half
-    to even (``cxcywh`` centres of odd-sized boxes fall on half pixels, so integer ``cxcywh``
-    round-trips exactly only for even sizes); a result outside the dtype's range is a
-    ``ValueError``.
+    The result has the input's dtype. Boxes are converted in a wide dtype (float64 for integers
+    and float64, float32 for half floats); integer results are rounded half to even
+    (``cxcywh`` centres of odd-sized boxes fall on half pixels, so integer ``cxcywh``
+    round-trips exactly only for even sizes). A result outside the dtype's range (a float16
+    ``x + w`` beyond 65504, a uint8 ``cx - w / 2`` below 0) is a ``ValueError``, never a
+    wrap-around or an infinity.
 
     Args:
         boxes: ``(..., 4)`` boxes, floating point or integer.
@@ -145,10 +147,10 @@ def convert_boxes(boxes: torch.Tensor, source: str, target: str) -> torch.Tensor
     source, target = _check_format(source, "source"), _check_format(target, "target")
     if source == target:
         return boxes.clone()
-    if boxes.dtype.is_floating_point:
-        return _convert(boxes, source, target)
-    result = _convert(boxes.to(torch.float64), source, target).round()
-    return narrow(result, boxes, "boxes", check_values=True)
+    result = _convert(boxes.to(wide_dtype(boxes.dtype)), source, target)
+    if not boxes.dtype.is_floating_point:
+        result = result.round()
+    return narrow(result, boxes, "boxes", check_values=True, action=f"converted to {target!r}")
 
 
 def clip_boxes(boxes: torch.Tensor, canvas_size: tuple[int, int]) -> torch.Tensor:

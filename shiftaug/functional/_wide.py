@@ -41,7 +41,12 @@ def target_step(shift: torch.Tensor, dtype: torch.dtype, *, check_values: bool) 
 
 
 def narrow(
-    moved: torch.Tensor, source: torch.Tensor, name: str, *, check_values: bool
+    moved: torch.Tensor,
+    source: torch.Tensor,
+    name: str,
+    *,
+    check_values: bool,
+    action: str = "moved by the shift",
 ) -> torch.Tensor:
     """``moved`` (computed in :func:`wide_dtype`) converted to ``source``'s dtype, or a
     ``ValueError`` naming ``name`` when it does not fit.
@@ -50,7 +55,8 @@ def narrow(
     exact); half-float results must stay finite where ``source`` was. Integer and half-float
     checks always run (they read the result: one host synchronisation on an accelerator);
     float32/float64 overflow is checked when ``check_values`` (user-given shifts). Nothing is
-    checked when validation is off (:func:`shiftaug.set_validate_args`).
+    checked when validation is off (:func:`shiftaug.set_validate_args`). ``action`` says what
+    was done to the coordinates, for the error message.
     """
     dtype = source.dtype
     if not get_validate_args():
@@ -65,27 +71,32 @@ def narrow(
         outside = (moved < low) | (moved > high)
         if bool(outside.any()):
             raise ValueError(
-                f"`{name}` moved by the shift must fit their dtype {dtype} ([{low}, {high}]), but "
+                f"`{name}` {action} must fit their dtype {dtype} ([{low}, {high}]), but "
                 f"got values such as {moved[outside][:3].tolist()}; {_WIDER.get(dtype, _EXACT)}."
             )
         return moved.to(dtype)
     result = moved.to(dtype)
     if dtype in (torch.float16, torch.bfloat16) or check_values:
-        overflow = ~torch.isfinite(result) & torch.isfinite(source).expand_as(result)
+        # Per box / point: a coordinate may come from several (x + w), so a finite item must
+        # stay finite in every coordinate; items holding inf or NaN pass through as they are.
+        finite = torch.isfinite(source).all(-1, keepdim=True).expand_as(result)
+        overflow = ~torch.isfinite(result) & finite
         if bool(overflow.any()):
             raise ValueError(
-                f"`{name}` moved by the shift must stay finite in {dtype} (largest value "
+                f"`{name}` {action} must stay finite in {dtype} (largest value "
                 f"{torch.finfo(dtype).max:g}), but got values such as "
-                f"{moved[overflow][:3].tolist()}; pass them in a wider dtype (for example "
-                "float32)."
+                f"{moved[overflow][:3].tolist()}; {_WIDER.get(dtype, _FLOAT64)}."
             )
     return result
 
 
 _WIDER = {
     torch.int32: "pass them as int64 or float64",
+    torch.float32: "pass them as float64",
     **dict.fromkeys((torch.uint8, torch.int8, torch.int16), "pass them as int32 or float32"),
+    **dict.fromkeys((torch.float16, torch.bfloat16), "pass them as float32"),
 }
+_FLOAT64 = "they exceed float64's range"
 _EXACT = "int64 coordinates are moved exactly within +-2**53, a range float64 cannot widen"
 
 

@@ -3,6 +3,7 @@ conversions keep the dtype, empty inputs are empty."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -116,6 +117,67 @@ def test_convert_boxes_keeps_the_dtype_and_round_trips(dtype: torch.dtype) -> No
     assert cx.double().tolist() == [[1.5, 1.5, 3, 3]] if dtype.is_floating_point else [[2, 2, 3, 3]]
     same = convert_boxes(xyxy, "xyxy", "xyxy")
     assert torch.equal(same, xyxy) and same.data_ptr() != xyxy.data_ptr()  # a new tensor
+
+
+@pytest.mark.parametrize(
+    ("boxes", "source", "target", "message"),
+    [
+        (
+            torch.tensor([[60000.0, 0.0, 10000.0, 1.0]], dtype=torch.float16),
+            "xywh",
+            "xyxy",
+            r"`boxes` converted to 'xyxy' must stay finite in torch.float16 \(largest value "
+            r"65504\), but got values such as \[70000.0\]; pass them as float32",
+        ),
+        (
+            torch.tensor([[-60000.0, 0.0, 60000.0, 1.0]], dtype=torch.float16),
+            "xyxy",
+            "cxcywh",
+            r"`boxes` converted to 'cxcywh' .* such as \[120000.0\]; pass them as float32",
+        ),
+        (
+            torch.tensor([[-3e38, 0.0, 3e38, 1.0]]),
+            "xyxy",
+            "xywh",
+            r"`boxes` converted to 'xywh' must stay finite in torch.float32.*as float64",
+        ),
+        (
+            torch.tensor([[1e308, 0.0, 1e308, 1.0]], dtype=torch.float64),
+            "xywh",
+            "xyxy",
+            r"must stay finite in torch.float64.*; they exceed float64's range",
+        ),
+        (
+            torch.tensor([[1, 1, 4, 4]], dtype=torch.uint8),
+            "cxcywh",
+            "xyxy",
+            r"`boxes` converted to 'xyxy' must fit their dtype torch.uint8 \(\[0, 255\]\), but "
+            r"got values such as \[-1.0, -1.0\]; pass them as int32 or float32",
+        ),
+    ],
+)
+def test_convert_boxes_never_overflows_silently(
+    boxes: torch.Tensor, source: str, target: str, message: str
+) -> None:
+    # Float boxes used to be converted in their own dtype: float16 x + w beyond 65504 came back
+    # as inf without a word.
+    before = boxes.clone()
+    with pytest.raises(ValueError, match=message):
+        convert_boxes(boxes, source, target)
+    assert torch.equal(boxes, before)
+
+
+def test_convert_boxes_of_half_floats_equal_numpy_and_pass_non_finite_boxes_through() -> None:
+    values = [[1000.5, -3.25, 60000.0, 5000.0], [7.0, 8.0, 2.5, 0.125]]
+    boxes = torch.tensor(values, dtype=torch.float16)
+    wide = np.array(values, dtype=np.float16).astype(np.float64)  # exact
+    x, y, w, h = wide.T
+    expected = np.stack([x, y, x + w, y + h], -1).astype(np.float16)  # one rounding
+    assert np.array_equal(convert_boxes(boxes, "xywh", "xyxy").numpy(), expected)
+    special = torch.tensor([[float("inf"), 0.0, 1.0, 1.0], [float("nan"), 0.0, 1.0, 1.0]])
+    out = convert_boxes(special, "xywh", "xyxy")
+    assert out[0].tolist() == [float("inf"), 0.0, float("inf"), 1.0]
+    assert out[1, 0].isnan() and out[1, 2].isnan() and out[1, 1:4:2].tolist() == [0.0, 1.0]
 
 
 def test_clip_boxes_with_canvases_beyond_the_dtype() -> None:
