@@ -64,7 +64,8 @@ def translate_image(
         interpolation: ``"nearest"`` (exact, integer) or ``"bilinear"`` (sub-pixel).
         out: optional tensor of the output's shape, dtype and device to write into (reusing a
             buffer saves allocating, and on CPU page-faulting, a fresh output every call); it
-            must not share memory with ``image``. Not differentiable.
+            must not overlap ``image`` in memory (a disjoint slice of the same buffer is
+            fine). Not differentiable.
 
     Returns:
         The translated images, shape ``(*broadcast(batch, image.shape[:-3]), C, H, W)``, same
@@ -172,6 +173,21 @@ def shift_planes(
     return result if data.dtype == planes.dtype else result.view(planes.dtype)
 
 
+def _may_overlap(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether the byte ranges ``a`` and ``b`` span in one storage intersect (conservative:
+    interleaved views count as overlapping; disjoint slices of one buffer do not)."""
+    if not (a.numel() and b.numel()):
+        return False
+    if a.untyped_storage().data_ptr() != b.untyped_storage().data_ptr():
+        return False
+    spans = []
+    for t in (a, b):
+        start = t.storage_offset() * t.element_size()
+        extent = sum((n - 1) * s for n, s in zip(t.shape, t.stride(), strict=True)) + 1
+        spans.append((start, start + extent * t.element_size()))
+    return spans[0][0] < spans[1][1] and spans[1][0] < spans[0][1]
+
+
 def _check_out(
     out: object, image: torch.Tensor, shape: tuple[int, ...], shift: torch.Tensor
 ) -> torch.Tensor | None:
@@ -190,11 +206,7 @@ def _check_out(
         raise ValueError(
             "`out` must not be an expanded tensor (several of its elements share memory)."
         )
-    if (
-        out.numel()
-        and image.numel()
-        and out.untyped_storage().data_ptr() == image.untyped_storage().data_ptr()
-    ):
+    if _may_overlap(out, image):
         raise ValueError("`out` must not share memory with `image` (shifts cannot run in place).")
     if torch.is_grad_enabled() and (image.requires_grad or shift.requires_grad):
         raise ValueError("`out` does not support automatic differentiation; call without it.")

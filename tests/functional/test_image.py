@@ -356,3 +356,20 @@ def test_out_buffer_errors() -> None:
         translate_image(images, shift, out=images)
     with pytest.raises(ValueError, match="`out` does not support automatic differentiation"):
         translate_image(images.requires_grad_(), shift, out=torch.zeros(2, 3, 4, 4))
+
+
+def test_out_may_be_a_disjoint_slice_of_the_images_buffer() -> None:
+    # Any shared storage used to be refused, even a disjoint half of one preallocated buffer.
+    buffer = torch.rand(4, 3, 4, 5, generator=torch.Generator().manual_seed(0))
+    images, expected_input = buffer[:2], buffer[:2].clone()
+    shift = [[1, 0], [0, -2]]
+    result = translate_image(images, shift, out=buffer[2:])
+    assert result.data_ptr() == buffer[2:].data_ptr()
+    assert torch.equal(buffer[2:], translate_image(expected_input, shift))
+    assert torch.equal(buffer[:2], expected_input)  # the input half is untouched
+    for overlapping in (buffer[1:3], buffer.view(-1)[10 : 10 + 120].view(2, 3, 4, 5)):
+        with pytest.raises(ValueError, match="`out` must not share memory with `image`"):
+            translate_image(images, shift, out=overlapping)
+    interleaved = torch.rand(2, 3, 4, 10)
+    with pytest.raises(ValueError, match="`out` must not share memory with `image`"):
+        translate_image(interleaved[..., ::2], shift, out=interleaved[..., 1::2])  # conservative
