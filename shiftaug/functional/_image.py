@@ -185,7 +185,7 @@ def _may_overlap(a: torch.Tensor, b: torch.Tensor) -> bool:
         start = t.storage_offset() * t.element_size()
         extent = sum((n - 1) * s for n, s in zip(t.shape, t.stride(), strict=True)) + 1
         spans.append((start, start + extent * t.element_size()))
-    return spans[0][0] < spans[1][1] and spans[1][0] < spans[0][1]
+    return bool(spans[0][0] < spans[1][1] and spans[1][0] < spans[0][1])
 
 
 def _check_out(
