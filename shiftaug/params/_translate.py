@@ -22,7 +22,7 @@ from .._checks import (
     get_validate_args,
     parse_device,
 )
-from ._ranges import MAX_SHIFT_PX, RangeSpec, ShiftRange, parse_shift_range
+from ._ranges import MAX_SHIFT_PX, AxisRange, RangeSpec, ShiftRange, parse_shift_range
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -316,21 +316,17 @@ def draw_translate(
     pixels = shift_range.in_pixels(image_size)
     if max(abs(pixels.x.low), pixels.x.high, abs(pixels.y.low), pixels.y.high) > MAX_SHIFT_PX:
         raise ValueError(
-            f"The shift range for an image of size {tuple(image_size)} exceeds +-{MAX_SHIFT_PX} "
-            "pixels (2**24), beyond which float32 parameters no longer hold every whole pixel."
+            f"`shift_{shift_range.unit}` must lie within +-{MAX_SHIFT_PX} pixels (2**24: every "
+            "whole pixel up to there is exact in the float32 parameters), but for an image of "
+            f"size {tuple(image_size)} it spans x in [{pixels.x.low:g}, {pixels.x.high:g}], "
+            f"y in [{pixels.y.low:g}, {pixels.y.high:g}] px."
         )
     count = 1 if same_on_batch else batch_size
     columns = []
     for name, axis in (("x", pixels.x), ("y", pixels.y)):
         low, high = axis.low, axis.high
         if integer:
-            low, high = math.ceil(low - 1e-9), math.floor(high + 1e-9)
-            if low > high:
-                raise ValueError(
-                    f"The {name} shift range [{axis.low:g}, {axis.high:g}] px for an image of size "
-                    f"{tuple(image_size)} contains no whole pixel; widen it or use "
-                    "interpolation='bilinear'."
-                )
+            low, high = whole_pixels(axis, name, shift_range.unit, image_size)
         columns.append(
             _draw_axis(low, high, count, integer, distribution, normal_scale, generator, source)
         )
@@ -348,6 +344,22 @@ def draw_translate(
             image_size=(int(image_size[0]), int(image_size[1])),
         )
     )
+
+
+def whole_pixels(
+    axis: AxisRange, name: str, unit: str, image_size: tuple[int, int] | None = None
+) -> tuple[int, int]:
+    """The first and last whole pixel of a pixel range, or a ``ValueError`` naming
+    ``shift_{unit}`` when it holds none (whole-pixel draws, ``interpolation="nearest"``)."""
+    low, high = math.ceil(axis.low - 1e-9), math.floor(axis.high + 1e-9)
+    if low > high:
+        where = "" if image_size is None else f" for an image of size {tuple(image_size)}"
+        raise ValueError(
+            f"`shift_{unit}` must hold a whole pixel on each axis for whole-pixel shifts "
+            f"(interpolation='nearest'), but its {name} range is [{axis.low:g}, {axis.high:g}] "
+            f"px{where}; widen it or use interpolation='bilinear'."
+        )
+    return low, high
 
 
 def _draw_axis(

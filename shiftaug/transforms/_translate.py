@@ -13,7 +13,7 @@ from ..functional._keypoints import translate_keypoints_
 from ..functional._mask import translate_mask_
 from ..functional._shift import leading_shift
 from ..params import DISTRIBUTIONS, RangeSpec, TranslateParams, resolve_shift_range
-from ..params._translate import draw_translate
+from ..params._translate import draw_translate, whole_pixels
 from ._base import RandomTransform, sample_layout
 from ._targets import TranslateOutput, check_target
 
@@ -112,6 +112,9 @@ class RandomTranslate(RandomTransform):
         self.shift_px, self.shift_frac = shift_px, shift_frac
         self.padding_mode, self.fill = resolve_padding(padding_mode, fill)
         self.interpolation = check_choice("interpolation", interpolation, INTERPOLATIONS)
+        if self.interpolation == "nearest" and self.shift_range.unit == "px":
+            whole_pixels(self.shift_range.x, "x", "px")  # a pixel range is checkable now
+            whole_pixels(self.shift_range.y, "y", "px")
         self.distribution = check_choice("distribution", distribution, DISTRIBUTIONS)
         # Channel count and dtype are unknown until the first call; check what can be checked.
         normalize_fill(self.fill, self.padding_mode, torch.float64, _fill_len(self.fill))

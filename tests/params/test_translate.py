@@ -123,7 +123,18 @@ def test_params_record_helpers() -> None:
             ValueError,
             "`normal_scale` must be a finite number > 0, but got 0",
         ),
-        ({"shift_px": ((0.2, 0.3), 0)}, ValueError, "contains no whole pixel"),
+        (
+            {"shift_px": ((0.2, 0.3), 0)},
+            ValueError,
+            r"`shift_px` must hold a whole pixel on each axis for whole-pixel shifts "
+            r"\(interpolation='nearest'\), but its x range is \[0.2, 0.3\] px for an image of "
+            r"size \(8, 8\)",
+        ),
+        (
+            {"shift_frac": (0.1, (0.01, 0.1))},
+            ValueError,
+            r"`shift_frac` must hold a whole pixel .* its y range is \[0.08, 0.8\] px",
+        ),
     ],
 )
 def test_sampler_errors(kwargs: dict[str, object], error: type[Exception], message: str) -> None:

@@ -250,7 +250,7 @@ CASES: dict[str, tuple[Callable[..., Any], Callable[[], dict[str, Any]], dict[st
         RandomTranslate,
         lambda: {"shift_px": 2},
         {
-            "shift_px": [(-2, V), ((1, 2, 3), T), (1e30, V), (2**25, V)],
+            "shift_px": [(-2, V), ((1, 2, 3), T), (1e30, V), (2**25, V), ((1, (0.2, 0.8)), V)],
             "shift_frac": [(1.5, V), ("x", T)],
             "padding_mode": [("wrap", V), (0, T)],
             "fill": [("x", T), (NAN, V)],

@@ -284,3 +284,20 @@ def test_replayed_shifts_beyond_int64_move_every_target_exactly(dtype: torch.dty
     assert out.boxes_visible.tolist() == [[False]]
     expected = torch.tensor([[[1.0 + whole_x, 2.0 + whole_y]]], dtype=torch.float64).float()
     assert torch.equal(out.keypoints, expected) and out.keypoints_visible.tolist() == [[False]]
+
+
+def test_a_pixel_range_without_a_whole_pixel_fails_at_construction() -> None:
+    # It used to construct and fail at the first call; bilinear draws need no whole pixel.
+    with pytest.raises(
+        ValueError,
+        match=r"`shift_px` must hold a whole pixel on each axis .* its x range is \[0.2, 0.8\] px;",
+    ):
+        RandomTranslate(shift_px=((0.2, 0.8), 0))
+    bilinear = RandomTranslate(shift_px=((0.2, 0.8), 0), interpolation="bilinear")
+    bilinear(torch.rand(3, 1, 4, 4))
+    drawn = bilinear.last_params.shift
+    assert bool(((drawn[:, 0] >= 0.2) & (drawn[:, 0] <= 0.8) & (drawn[:, 1] == 0)).all())
+    fraction = RandomTranslate(shift_frac=((0.1, 0.2), 0))  # depends on the image: at the call
+    with pytest.raises(ValueError, match=r"`shift_frac` must hold a whole pixel .* \(4, 4\)"):
+        fraction(torch.rand(1, 1, 4, 4))
+    assert fraction(torch.rand(1, 1, 10, 10)).shape == (1, 1, 10, 10)
