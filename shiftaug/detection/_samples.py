@@ -19,7 +19,7 @@ import torch
 from .._checks import describe
 from ..functional import convert_boxes
 
-__all__ = ["OBJECT_KEYS", "Layout", "Sample", "parse_samples", "select", "wrap_like"]
+__all__ = ["OBJECT_KEYS", "Layout", "Sample", "entry_count", "parse_samples", "select", "wrap_like"]
 
 OBJECT_KEYS = ("boxes", "labels", "masks", "area", "iscrowd", "keypoints")
 _FORMATS = ("xyxy", "xywh", "cxcywh")
@@ -104,7 +104,9 @@ def _parse(
     count = 0 if masks is None else int(masks.shape[0])
     parsed = Sample(pixels, image, dict(target), count, masks)
     if masks is None:
-        holding = {k: len(v) for k, v in target.items() if k in object_keys and _length(v)}
+        holding = {
+            k: entry_count(v) for k, v in target.items() if k in object_keys and entry_count(v)
+        }
         if holding:
             raise ValueError(
                 f"`samples[{index}][1]` has objects ({holding}) but no 'masks': copy-paste needs "
@@ -116,7 +118,7 @@ def _parse(
             continue
         value = target[key]
         sized = isinstance(value, (list, tuple)) or (isinstance(value, torch.Tensor) and value.ndim)
-        if not sized or _length(value) != count:
+        if not sized or entry_count(value) != count:
             raise ValueError(
                 f"`samples[{index}][1][{key!r}]` must hold one entry per object ({count}, the "
                 f"number of masks), but got {describe(value)}."
@@ -130,7 +132,8 @@ def _parse(
     return parsed
 
 
-def _length(value: object) -> int:
+def entry_count(value: object) -> int:
+    """Entries of a per-object value (tensor rows or list items; 0 for anything else)."""
     if isinstance(value, torch.Tensor):
         return int(value.shape[0]) if value.ndim else 0
     return len(value) if isinstance(value, (list, tuple)) else 0
