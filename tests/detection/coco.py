@@ -21,16 +21,22 @@ def _polygon(rng: np.random.Generator, category: int, width: int, height: int) -
 
 
 def write_coco(
-    root: Path, counts: tuple[int, ...] = (3, 0, 2, 4, 0, 1, 3, 2), seed: int = 0
+    root: Path,
+    counts: tuple[int, ...] = (3, 0, 2, 4, 0, 1, 3, 2),
+    seed: int = 0,
+    *,
+    images: str = "images",
+    annotations: str = "annotations.json",
 ) -> tuple[Path, Path]:
     """``counts[i]`` objects in image ``i`` (0: no annotations at all); sizes vary.
 
-    Returns ``(image folder, annotation file)``, as ``CocoDetection`` takes them.
+    Returns ``(root / images, root / annotations)``, as ``CocoDetection`` takes them.
     """
     rng = np.random.default_rng(seed)
-    images_dir = root / "images"
+    images_dir = root / images
     images_dir.mkdir(parents=True, exist_ok=True)
-    images, annotations = [], []
+    entries: list[dict[str, object]] = []
+    objects: list[dict[str, object]] = []
     for index, count in enumerate(counts):
         width, height = int(rng.integers(56, 97)), int(rng.integers(48, 81))
         picture = Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
@@ -43,14 +49,15 @@ def write_coco(
             draw.polygon(list(zip(polygon[::2], polygon[1::2], strict=True)), fill=colour)
             xs, ys = polygon[::2], polygon[1::2]
             box = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
-            annotations.append({
-                "id": len(annotations) + 1, "image_id": index + 1, "category_id": category,
+            objects.append({
+                "id": len(objects) + 1, "image_id": index + 1, "category_id": category,
                 "segmentation": [polygon], "area": box[2] * box[3] / 2, "bbox": box,
                 "iscrowd": 0,
             })  # fmt: skip
         picture.save(images_dir / name)
-        images.append({"id": index + 1, "file_name": name, "width": width, "height": height})
-    annotation_file = root / "annotations.json"
-    content = {"images": images, "annotations": annotations, "categories": CATEGORIES}
+        entries.append({"id": index + 1, "file_name": name, "width": width, "height": height})
+    annotation_file = root / annotations
+    annotation_file.parent.mkdir(parents=True, exist_ok=True)
+    content = {"images": entries, "annotations": objects, "categories": CATEGORIES}
     annotation_file.write_text(json.dumps(content))
     return images_dir, annotation_file
