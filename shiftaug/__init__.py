@@ -7,21 +7,49 @@ The public surface:
 - :mod:`shiftaug.inpaint`: hole-filling backends behind one protocol (classical, torch, diffusers)
 - transforms such as :class:`shiftaug.RandomTranslate`
 - :mod:`shiftaug.adapters`: kornia, torchvision, albumentations and DataLoader integration
+
+The names below are imported on first use (PEP 562), so ``import shiftaug`` and the
+``shiftaug`` command start without loading torch; ``shiftaug.RandomTranslate`` works as usual.
 """
 
-from . import functional, inpaint, params
-from ._checks import get_validate_args, set_validate_args
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._import_hooks import register_with_frameworks
 from ._version import __version__
-from .adapters._common import register_with_frameworks
-from .params import PlacementParams, TranslateParams
-from .transforms import (
-    CopyPaste,
-    PlacementOutput,
-    RandomRelocate,
-    RandomTransform,
-    RandomTranslate,
-    TranslateOutput,
-)
+
+if TYPE_CHECKING:  # what _LAZY loads on first use, for type checkers and the API docs
+    from . import functional, inpaint, params
+    from ._checks import get_validate_args, set_validate_args
+    from .params import PlacementParams, TranslateParams
+    from .transforms import (
+        CopyPaste,
+        PlacementOutput,
+        RandomRelocate,
+        RandomTransform,
+        RandomTranslate,
+        TranslateOutput,
+    )
+
+# Public name -> the module that defines it (the module itself where the name is a submodule).
+# A new top-level export goes here, in the TYPE_CHECKING block above and in __all__.
+_LAZY = {
+    "CopyPaste": ".transforms",
+    "PlacementOutput": ".transforms",
+    "PlacementParams": ".params",
+    "RandomRelocate": ".transforms",
+    "RandomTransform": ".transforms",
+    "RandomTranslate": ".transforms",
+    "TranslateOutput": ".transforms",
+    "TranslateParams": ".params",
+    "functional": ".functional",
+    "get_validate_args": "._checks",
+    "inpaint": ".inpaint",
+    "params": ".params",
+    "set_validate_args": "._checks",
+}
 
 # Saved albumentations pipelines name our transforms: register them once albumentations is
 # imported (before or after shiftaug), without importing it here.
@@ -43,3 +71,17 @@ __all__ = [
     "params",
     "set_validate_args",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    source = _LAZY.get(name)
+    if source is None:
+        raise AttributeError(f"module 'shiftaug' has no attribute {name!r}")
+    module = importlib.import_module(source, __name__)
+    value = module if source == f".{name}" else getattr(module, name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

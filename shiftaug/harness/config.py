@@ -9,9 +9,11 @@ key is checked: a misspelt key is an error, never silently ignored. YAML is read
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -20,6 +22,9 @@ from typing import Any
 from .._checks import describe
 
 __all__ = [
+    "BACKGROUNDS",
+    "DATASETS",
+    "POSITIONS",
     "ArmConfig",
     "DataConfig",
     "EvalConfig",
@@ -31,6 +36,11 @@ __all__ = [
     "config_to_dict",
     "load_config",
 ]
+
+
+DATASETS = ("mnist", "sklearn", "probe", "cifar10", "imagefolder")
+BACKGROUNDS = ("black", "noise", "texture")
+POSITIONS = ("centre", "region", "full")
 
 
 @dataclass
@@ -73,7 +83,7 @@ class TrainConfig:
     label_smoothing: float = 0.0  # off: consistency and flip rates read the raw top-1
     device: str = "auto"  # auto | cpu | cuda | cuda:1 | mps
     amp: bool = False  # bfloat16 autocast on CUDA
-    threads: int = 0  # torch CPU threads; 0 keeps torch's default
+    threads: int = 0  # torch CPU threads; 0: the cores free now (see harness.train.pick_threads)
     per_model: dict[str, dict[str, Any]] = field(default_factory=dict)  # {vit: {epochs: 15}}
 
     def for_model(self, name: str) -> TrainConfig:
@@ -125,6 +135,82 @@ class ExperimentConfig:
         return list(dict.fromkeys(cells))
 
 
+_Rule = tuple[Callable[[Any], bool], str]
+_DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+_SEED_MAX = 2**32 - 1
+
+
+def _at_least(low: float) -> _Rule:
+    return (lambda v: v >= low, f">= {low}")
+
+
+def _within(low: float, high: float) -> _Rule:
+    return (lambda v: low <= v <= high, f"in [{low}, {high}]")
+
+
+def _one_of(choices: Sequence[str]) -> _Rule:
+    return (lambda v: v in choices, f"one of {tuple(choices)}")
+
+
+def _names(v: list[str]) -> bool:
+    return bool(v) and all(isinstance(n, str) and n.strip() for n in v)
+
+
+def _region(r: list[float]) -> bool:
+    return len(r) == 4 and all(0 <= v <= 1 for v in r) and r[0] <= r[2] and r[1] <= r[3]
+
+
+# The allowed values of every key, checked wherever a section is built (a preset, a file,
+# --set, train.per_model), so a bad value is named by its key before anything runs.
+_RULES: dict[tuple[type, str], _Rule] = {
+    (DataConfig, "dataset"): _one_of(DATASETS),
+    (DataConfig, "canvas"): _at_least(1),
+    (DataConfig, "object_size"): _at_least(1),
+    (DataConfig, "background"): _one_of(BACKGROUNDS),
+    (DataConfig, "positions"): _one_of(POSITIONS),
+    (DataConfig, "jitter"): _at_least(0),
+    (DataConfig, "region"): (
+        _region,
+        "[x0, y0, x1, y1] with 0 <= x0 <= x1 <= 1, 0 <= y0 <= y1 <= 1",
+    ),
+    (DataConfig, "train_size"): _at_least(1),
+    (DataConfig, "test_size"): _at_least(1),
+    (DataConfig, "seed"): _within(0, _SEED_MAX),
+    (ArmConfig, "translate_px"): _at_least(0),
+    (ArmConfig, "jitter_px"): _at_least(0),
+    (ArmConfig, "roll_frac"): _within(0, 1),
+    (ArmConfig, "crop_padding"): _at_least(0),
+    (ArmConfig, "inpainter"): (lambda v: bool(v.strip()), "a backend name"),
+    (TrainConfig, "epochs"): _at_least(1),
+    (TrainConfig, "batch_size"): _at_least(1),
+    (TrainConfig, "lr"): (lambda v: v > 0, "> 0"),
+    (TrainConfig, "weight_decay"): _at_least(0),
+    (TrainConfig, "warmup"): _within(0, 1),
+    (TrainConfig, "label_smoothing"): (lambda v: 0 <= v < 1, "in [0, 1)"),
+    (TrainConfig, "device"): (
+        lambda v: _DEVICE.fullmatch(v) is not None,
+        "auto, cpu, mps, cuda or cuda:<index>",
+    ),
+    (TrainConfig, "threads"): _at_least(0),
+    (EvalConfig, "max_shift"): _at_least(1),
+    (EvalConfig, "images"): _at_least(1),
+    (EvalConfig, "grid_step"): _at_least(1),
+    (EvalConfig, "grid_images"): _at_least(1),
+    (EvalConfig, "worst_of"): _at_least(1),
+    (EvalConfig, "layer_objects"): (lambda v: v == 0 or v >= 2, "0 (off) or >= 2"),
+    (EvalConfig, "layer_positions"): (lambda v: v == 0 or v >= 2, "0 (off) or >= 2"),
+    (EvalConfig, "batch_size"): _at_least(1),
+    (RunBlock, "models"): (_names, "a non-empty list of model names"),
+    (RunBlock, "arms"): (_names, "a non-empty list of arm names"),
+    (ExperimentConfig, "name"): (lambda v: bool(v.strip()), "a non-empty name"),
+    (ExperimentConfig, "runs"): (bool, "a non-empty list of blocks"),
+    (ExperimentConfig, "seeds"): (
+        lambda v: bool(v) and all(0 <= s <= _SEED_MAX for s in v),
+        f"a non-empty list of seeds in [0, {_SEED_MAX}]",
+    ),
+}
+
+
 def available_presets() -> list[str]:
     """Names of the YAML presets shipped in ``shiftaug/configs``."""
     folder = resources.files("shiftaug") / "configs"
@@ -169,8 +255,22 @@ def load_config(
 
 
 def config_from_dict(data: dict[str, Any]) -> ExperimentConfig:
-    """Check every key and type of ``data`` and build the config."""
-    return _build(ExperimentConfig, data, "")
+    """Check every key, type and value of ``data`` and build the config.
+
+    Raises:
+        ValueError: naming the first key whose value is missing, misspelt, of the wrong type or
+            out of range.
+    """
+    cfg: ExperimentConfig = _build(ExperimentConfig, data, "")
+    for name in cfg.train.per_model:
+        cfg.train.for_model(name)  # the overrides' keys and values
+    canvas = cfg.data.dataset not in ("cifar10", "imagefolder")
+    if canvas and cfg.data.object_size > cfg.data.canvas:
+        raise ValueError(
+            f"`data.object_size` must be <= data.canvas={cfg.data.canvas}, but got "
+            f"{cfg.data.object_size}."
+        )
+    return cfg
 
 
 def config_to_dict(cfg: ExperimentConfig) -> dict[str, Any]:
@@ -215,7 +315,21 @@ def _build(cls: Any, data: Any, prefix: str) -> Any:
                 f"`{prefix}{key}` must be one of the config keys {sorted(fields)}, but got {key!r}."
             )
         kwargs[key] = _coerce(hints[key], value, f"{prefix}{key}")
+        rule = _RULES.get((cls, key))
+        if rule is not None and kwargs[key] is not None and not rule[0](kwargs[key]):
+            raise ValueError(f"`{prefix}{key}` must be {rule[1]}, but got {describe(value)}.")
     return cls(**kwargs)
+
+
+def _finite(value: int | float | str, name: str) -> float:
+    """A float config value: ints and numeric strings too (YAML reads ``1e-3`` as a string)."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"`{name}` must be of type float, but got {describe(value)}.") from None
+    if not math.isfinite(number):
+        raise ValueError(f"`{name}` must be a finite number, but got {describe(value)}.")
+    return number
 
 
 def _coerce(hint: Any, value: Any, name: str) -> Any:
@@ -235,8 +349,8 @@ def _coerce(hint: Any, value: Any, name: str) -> Any:
         if not isinstance(value, dict):
             raise ValueError(f"`{name}` must be a mapping, but got {describe(value)}.")
         return {str(k): v for k, v in value.items()}
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+    if hint is float and not isinstance(value, bool) and isinstance(value, (int, float, str)):
+        return _finite(value, name)
     if hint is Any or (isinstance(value, hint) and not (hint is int and isinstance(value, bool))):
         return value
     raise ValueError(f"`{name}` must be of type {hint.__name__}, but got {describe(value)}.")

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import DataConfig
-from .data import Task
+from .task import Task
 
 __all__ = ["natural_task"]
 

@@ -220,7 +220,7 @@ def write_report(out: str | Path) -> Path:
     Returns:
         The report's path.
     """
-    from .plots import write_plots
+    from .plots import CAPTIONS, write_plots
 
     out = Path(out)
     data = load_results(out)
@@ -270,7 +270,9 @@ def write_report(out: str | Path) -> Path:
         *reference_rows(runs, table),
         "",
     ]
-    lines += ["## Plots", "", *(f"![{name}](plots/{name}.png)" for name in plots), ""]
+    lines += ["## Plots", ""]
+    for name in plots:
+        lines += [f"![{name}](plots/{name}.png)", "", f"*{CAPTIONS[name]}*", ""]
     path = out / "report.md"
     text = "\n".join(lines)
     atomic_write(path, lambda f: f.write(text.encode()))

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from shiftaug import TranslateParams
-from shiftaug.adapters import _common, albumentations, kornia, torchvision
+from shiftaug import TranslateParams, _import_hooks
+from shiftaug.adapters import albumentations, kornia, torchvision
 from shiftaug.adapters._common import Binding, TranslateBinding, run_after_import
 from shiftaug.functional import (
     PADDING_MODES,
@@ -133,7 +133,7 @@ def test_run_after_import_runs_now_or_right_after_the_import(
     module = importlib.import_module("shiftaug_probe_module")
     assert calls == ["now", 1]
     assert type(module.__loader__).__name__ != "_RunAfter"  # the real loader is restored
-    assert not any(isinstance(f, _common._RunAfter) for f in sys.meta_path)
+    assert not any(isinstance(f, _import_hooks._RunAfter) for f in sys.meta_path)
     monkeypatch.delitem(sys.modules, "shiftaug_probe_module")
 
 
