@@ -103,25 +103,39 @@ def _parse(
     masks = _masks(index, target.get("masks"), size, device) if "masks" in target else None
     count = 0 if masks is None else int(masks.shape[0])
     parsed = Sample(pixels, image, dict(target), count, masks)
-    if masks is None:
-        holding = {
-            k: entry_count(v) for k, v in target.items() if k in object_keys and entry_count(v)
-        }
+    _read_objects(index, target, parsed, object_keys, box_format, device)
+    return parsed
+
+
+def _read_objects(
+    index: int,
+    target: Mapping[str, Any],
+    parsed: Sample,
+    object_keys: Sequence[str],
+    box_format: str,
+    device: torch.device | None,
+) -> None:
+    """Fill ``parsed.boxes`` / ``parsed.values`` from the target's per-object entries.
+
+    ``area`` is recomputed from the masks, so its values (which transforms such as
+    ``v2.SanitizeBoundingBoxes`` leave unfiltered) are never read.
+    """
+    keys = [key for key in object_keys if key in target and key not in ("masks", "area")]
+    if parsed.masks is None:
+        holding = {key: entry_count(target[key]) for key in keys if entry_count(target[key])}
         if holding:
             raise ValueError(
                 f"`samples[{index}][1]` has objects ({holding}) but no 'masks': copy-paste needs "
                 "instance masks (for COCO: wrap_dataset_for_transforms_v2(dataset, "
                 "target_keys=[..., 'masks']))."
             )
-    for key in object_keys:
-        if key not in target or key == "masks":
-            continue
+    for key in keys:
         value = target[key]
         sized = isinstance(value, (list, tuple)) or (isinstance(value, torch.Tensor) and value.ndim)
-        if not sized or entry_count(value) != count:
+        if not sized or entry_count(value) != parsed.count:
             raise ValueError(
-                f"`samples[{index}][1][{key!r}]` must hold one entry per object ({count}, the "
-                f"number of masks), but got {describe(value)}."
+                f"`samples[{index}][1][{key!r}]` must hold one entry per object ({parsed.count}, "
+                f"the number of masks), but got {describe(value)}."
             )
         if key == "boxes":
             parsed.boxes = _xyxy(index, value, box_format, device)
@@ -129,7 +143,6 @@ def _parse(
             parsed.values[key] = _plain(value, device)
         else:
             parsed.values[key] = list(value)
-    return parsed
 
 
 def entry_count(value: object) -> int:

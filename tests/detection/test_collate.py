@@ -130,6 +130,14 @@ def test_unchanged_objects_keep_their_input_boxes() -> None:
         assert target["area"].tolist() == target_in["masks"].flatten(1).sum(1).float().tolist()
 
 
+def test_area_is_recomputed_whatever_it_held() -> None:
+    """``v2.SanitizeBoundingBoxes`` drops boxes without filtering ``area``: no harm done."""
+    image, target = batch([3])[0]
+    stale = {**target, "area": [1.0, 2.0, 3.0, 4.0, 5.0]}
+    _, (out,) = CopyPasteCollate()([(image, stale)])
+    assert out["area"] == target["masks"].flatten(1).sum(1).float().tolist()
+
+
 def test_inputs_are_not_modified() -> None:
     samples = batch([4, 3, None])
     before = [
