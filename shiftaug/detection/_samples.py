@@ -61,6 +61,7 @@ def parse_samples(
             f"to its collate_fn, but got {describe(samples)}."
         )
     parsed = [_parse(i, s, object_keys, box_format, device) for i, s in enumerate(samples)]
+    _binarise(parsed)
     first = parsed[0].image
     for i, sample in enumerate(parsed):
         if sample.image.dtype != first.dtype or sample.image.shape[0] != first.shape[0]:
@@ -169,11 +170,22 @@ def _masks(
             f"{tuple(value.shape)}."
         )
     masks = _plain(value, device)
-    if masks.dtype not in (torch.bool, torch.uint8) or (
-        masks.numel() and int(masks.amax()) > 1
-    ):  # a mask is "!= 0"; the fast counts want 0/1 bytes
-        masks = (masks != 0).to(torch.uint8 if masks.dtype != torch.bool else torch.bool)
+    if masks.dtype not in (torch.bool, torch.uint8):
+        masks = (masks != 0).to(torch.uint8)
     return masks.contiguous()
+
+
+def _binarise(samples: list[Sample]) -> None:
+    """A mask is ``!= 0``, and the fast pixel counts want 0/1 bytes: ``uint8`` masks holding
+    larger values (255) become 0/1. One host synchronisation for the whole batch."""
+    byte_masks = [s for s in samples if s.masks is not None and s.masks.dtype == torch.uint8]
+    byte_masks = [s for s in byte_masks if s.masks is not None and s.masks.numel()]
+    if not byte_masks:
+        return
+    peaks = torch.stack([s.masks.amax() for s in byte_masks if s.masks is not None]).tolist()
+    for sample, peak in zip(byte_masks, peaks, strict=True):
+        if peak > 1 and sample.masks is not None:
+            sample.masks = (sample.masks != 0).to(torch.uint8)
 
 
 def _xyxy(index: int, value: object, box_format: str, device: torch.device | None) -> torch.Tensor:

@@ -101,6 +101,20 @@ def test_bool_masks_and_float64_images() -> None:
     check_against_reference(samples, collate, collate(samples))
 
 
+def test_masks_are_read_as_nonzero() -> None:
+    """255-valued uint8 masks (PIL style) and int64 masks count as ``!= 0``; outputs hold 0/1."""
+    samples = batch([3, 4, 2])
+    scaled = [(i, {**t, "masks": t["masks"] * 255}) for i, t in samples[:2]]
+    wide = [(samples[2][0], {**samples[2][1], "masks": samples[2][1]["masks"].long() * 7})]
+    collate = CopyPasteCollate("all", generator=torch.Generator().manual_seed(4))
+    _, targets = collate(scaled + wide)
+    expected = CopyPasteCollate("all")(samples, params=collate.last_params)[1]
+    for got, want in zip(targets, expected, strict=True):
+        assert torch.equal(got["masks"], want["masks"].to(got["masks"].dtype))
+        assert not bool((got["masks"] > 1).any())
+        assert got["area"].tolist() == want["area"].tolist()
+
+
 def test_images_without_annotations_get_every_object_key() -> None:
     """The COCO wrapper gives ``{"image_id": i}`` for an image without annotations."""
     samples = batch([None, None, 3], tv=True)
