@@ -5,7 +5,7 @@ receiving frame are cut off). The work per image is a fixed handful of dense ten
 over its own masks (no loop over objects): the union of the pasted masks, the pixels each
 original object loses under it (counted eight bytes at a time), one write of the output masks,
 one blend of the image, and boxes only for the masks that changed. The keep/drop decisions of
-the whole batch need the counts on the host: one synchronisation per call.
+the whole batch need the counts on the host: one synchronisation for all of them.
 """
 
 from __future__ import annotations
