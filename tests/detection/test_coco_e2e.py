@@ -9,6 +9,8 @@ import pytest
 import torch
 
 pytest.importorskip("pycocotools")
+# pycocotools 2.0 with NumPy 2 warns on every decode (np.array(copy=False)); not ours to fix.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pycocotools")
 pytest.importorskip("torchvision")
 
 from torch.utils.data import DataLoader
@@ -83,7 +85,8 @@ def test_coco_to_mask_rcnn_step(tmp_path, counts, jitter) -> None:
         sizes = [(96, 96)] * 4 if jitter else [tuple(image.shape[-2:]) for image in raw]
         check_batch(images, targets, sizes)
     received = sum(len(t["labels"]) for _, targets in batches for t in targets)
-    assert received > sum(counts) // 2  # objects were pasted (and some covered)
+    if not jitter:  # (jitter crops objects away too)
+        assert received > sum(counts)  # objects were pasted, more than covered ones dropped
     model = maskrcnn_resnet50_fpn(
         weights=None, weights_backbone=None, num_classes=4, min_size=96, max_size=96
     )
