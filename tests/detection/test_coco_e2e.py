@@ -9,8 +9,6 @@ import pytest
 import torch
 
 pytest.importorskip("pycocotools")
-# pycocotools 2.0 with NumPy 2 warns on every decode (np.array(copy=False)); not ours to fix.
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pycocotools")
 pytest.importorskip("torchvision")
 
 from torch.utils.data import DataLoader
@@ -23,6 +21,8 @@ from shiftaug.detection import AddEmptyObjects, CopyPasteCollate, LargeScaleJitt
 from shiftaug.functional import masks_to_boxes
 from tests.detection.coco import write_coco
 
+# pycocotools 2.0 with NumPy 2 warns on every decode (np.array(copy=False)); not ours to fix.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pycocotools")
 KEYS = ("image_id", "boxes", "labels", "masks", "area", "iscrowd")
 
 

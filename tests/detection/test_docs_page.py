@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("pycocotools")
-# pycocotools 2.0 with NumPy 2 warns on every decode (np.array(copy=False)); not ours to fix.
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pycocotools")
 pytest.importorskip("torchvision")
 from tests.detection.coco import write_coco
 
+# pycocotools 2.0 with NumPy 2 warns on every decode (np.array(copy=False)); not ours to fix.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pycocotools")
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "detection.md"
 
 
