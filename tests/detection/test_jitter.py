@@ -141,3 +141,17 @@ def test_call_errors() -> None:
     bad = CopyPasteParams(params.partner, params.chosen, jitter.make_params(3))
     with pytest.raises(ValueError, match=r"`params.jitter` must hold 2 draws"):
         collate([(image, target), (image, target)], params=bad)
+
+
+def test_in_a_v2_compose_after_to_image() -> None:
+    from torchvision.transforms import v2
+
+    image, target = make_sample(0, (40, 60), 3, tv=True, image_dtype=torch.uint8)
+    pil = TF.to_pil_image(image)
+    pipeline = v2.Compose([v2.ToImage(), LargeScaleJitter(32), v2.SanitizeBoundingBoxes()])
+    out_image, out = pipeline(pil, target)
+    assert type(out_image) is tv_tensors.Image and out_image.shape == (3, 32, 32)
+    assert len(out["boxes"]) == len(out["masks"]) == len(out["labels"])
+    assert repr(LargeScaleJitter(32)) == (
+        "LargeScaleJitter(size=(32, 32), scale_range=(0.1, 2.0), fill=0.0)"
+    )
