@@ -376,7 +376,7 @@ def plot(measurements: list[Measurement], path: Path) -> None:
 
     cases = list(dict.fromkeys(m.case for m in measurements))
     methods = list(dict.fromkeys(m.method for m in measurements))
-    fig, ax = plt.subplots(figsize=(9, 0.6 * len(cases) * len(methods) / 2 + 1.5))
+    fig, ax = plt.subplots(figsize=(9, 0.6 * len(cases) * len(methods) / 2 + 2.0))
     height = 0.8 / len(methods)
     for j, method in enumerate(methods):
         values = [
@@ -389,7 +389,7 @@ def plot(measurements: list[Measurement], path: Path) -> None:
     ax.set_xscale("log")
     ax.set_xlabel("images / s (log scale, higher is better)")
     ax.set_title("Simple Copy-Paste at COCO scale")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

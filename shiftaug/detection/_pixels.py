@@ -16,12 +16,15 @@ import torch.nn.functional as F
 __all__ = ["area_and_overlap", "as_bool", "count_pixels", "runs", "union_of_rows"]
 
 _BLOCK_WORDS = 128  # words summed per block: each byte lane stays <= 128, below a carry
-_SHIFTS = tuple(range(0, 64, 8))
-_CHUNK_BYTES = 4 << 20  # scratch size for overlap counts: stays in cache, reused by malloc
+_CHUNK_BYTES = 16 << 20  # scratch for the overlap counts: few chunks, one allocation
 
 
 def count_pixels(masks: torch.Tensor) -> torch.Tensor:
     """Set pixels of each of ``masks (K, H, W)`` (0/1 bool or uint8), as ``int64 (K,)``.
+
+    Two reductions whatever the size (few operations, so few waits on torch's thread pool):
+    the bytes of each 1 KiB block are added as 128 ``int64`` words, whose byte lanes then hold
+    per-lane sums of at most 128 (no carry), and those lane bytes are added up.
 
     Example:
         >>> import torch
@@ -30,21 +33,17 @@ def count_pixels(masks: torch.Tensor) -> torch.Tensor:
         >>> count_pixels(masks).tolist()
         [8, 0]
     """
-    rows = masks.reshape(masks.shape[0], masks.shape[-2] * masks.shape[-1])
-    if rows.dtype not in (torch.bool, torch.uint8):
-        rows = rows != 0
-    data = rows.view(torch.uint8) if rows.dtype == torch.bool else rows
-    if data.shape[1] % 8 or (data.numel() and data.stride(1) != 1):
-        data = F.pad(data, (0, -data.shape[1] % 8))  # whole words per row (a copy)
+    count, plane = masks.shape[0], masks.shape[-2] * masks.shape[-1]
+    data = masks.reshape(count, plane)
+    if data.dtype != torch.uint8:
+        data = data.view(torch.uint8) if data.dtype == torch.bool else (data != 0).to(torch.uint8)
     block = 8 * _BLOCK_WORDS
-    main = data.shape[1] - data.shape[1] % block
-    total = data[:, main:].sum(-1, dtype=torch.int64)  # the ragged tail, < 1 KiB a row
-    if main and data.shape[0]:
-        words = data.view(torch.int64)[:, : main // 8]
-        lanes = words.reshape(data.shape[0], -1, _BLOCK_WORDS).sum(-1)
-        shifts = torch.tensor(_SHIFTS, device=data.device)
-        total = total + ((lanes[..., None] >> shifts) & 255).sum((-1, -2))
-    return total
+    if plane % block or (count > 1 and data.stride(0) != plane) or data.storage_offset() % 8:
+        data = F.pad(data, (0, -plane % block))  # whole, aligned blocks per row (a copy)
+    if not data.numel():
+        return torch.zeros(count, dtype=torch.int64, device=masks.device)
+    lanes = data.view(torch.int64).view(count, -1, _BLOCK_WORDS).sum(-1)
+    return lanes.view(torch.uint8).sum(-1, dtype=torch.int64)
 
 
 def area_and_overlap(
@@ -53,39 +52,40 @@ def area_and_overlap(
     """``int64 (K,)`` pixels of each of ``masks (K, H, W)``, and those it shares with
     ``region (H, W)`` (zeros if ``None``).
 
-    Works through the masks a few at a time, so each is read from memory once (the second
-    read hits the cache) and the intersection never exists for all of them at once.
+    The intersection goes through one scratch buffer a few masks at a time, never for all of
+    them at once.
     """
-    if region is None:
-        area = count_pixels(masks)
+    area = count_pixels(masks)
+    if region is None or not masks.shape[0]:
         return area, torch.zeros_like(area)
     plane = max(masks.shape[-2] * masks.shape[-1], 1)
-    step = max(1, _CHUNK_BYTES // plane)
+    step = min(max(1, _CHUNK_BYTES // plane), masks.shape[0])
     region = region.to(masks.dtype)
-    areas, shared = [], []
+    scratch = masks.new_empty((step, *masks.shape[1:]))
+    shared = []
     for start in range(0, masks.shape[0], step):
         chunk = masks[start : start + step]
-        areas.append(count_pixels(chunk))
-        shared.append(count_pixels(torch.bitwise_and(chunk, region)))
-    if not areas:
-        empty = torch.zeros(0, dtype=torch.int64, device=masks.device)
-        return empty, empty
-    return torch.cat(areas), torch.cat(shared)
+        inside = torch.bitwise_and(chunk, region, out=scratch[: chunk.shape[0]])
+        shared.append(count_pixels(inside))
+    return area, torch.cat(shared)
+
+
+def union_of_rows(masks: torch.Tensor, rows: Sequence[int]) -> torch.Tensor:
+    """``(H, W)`` bool union of ``masks[rows]`` (``rows`` ascending host ints)."""
+    spans = runs(rows)
+    bytes_ = masks.view(torch.uint8) if masks.dtype == torch.bool else masks
+    if len(spans) > 2:  # one gather beats many small reductions
+        index = torch.as_tensor(list(rows), device=masks.device)
+        return bytes_.index_select(0, index).amax(0) > 0  # uint8 max: bool reductions are slow
+    union = bytes_[spans[0][0] : spans[0][1]].amax(0)
+    for start, stop in spans[1:]:
+        union = torch.maximum(union, bytes_[start:stop].amax(0))
+    return union > 0
 
 
 def as_bool(masks: torch.Tensor) -> torch.Tensor:
     """0/1 ``uint8`` masks reinterpreted as ``bool`` without a copy (bool masks unchanged)."""
     return masks.view(torch.bool) if masks.dtype == torch.uint8 else masks
-
-
-def union_of_rows(masks: torch.Tensor, rows: Sequence[int]) -> torch.Tensor:
-    """``(H, W)`` bool union of ``masks[rows]`` (``rows`` ascending host ints), no gather copy."""
-    union = torch.zeros(masks.shape[-2:], dtype=torch.uint8, device=masks.device)
-    for start, stop in runs(rows):
-        part = masks[start:stop]
-        part = part.view(torch.uint8) if part.dtype == torch.bool else part
-        torch.maximum(union, part.amax(0), out=union)  # uint8 max: bool reductions are slow
-    return union.bool()
 
 
 def runs(rows: Sequence[int]) -> list[tuple[int, int]]:
