@@ -4,7 +4,8 @@ Objects are pasted where they were in the partner (the paper's setting; objects 
 receiving frame are cut off). The work per image is a fixed handful of dense tensor operations
 over its own masks (no loop over objects): the union of the pasted masks, the pixels each
 original object loses under it (counted eight bytes at a time), one write of the output masks,
-one blend of the image, and boxes only for the masks that changed. The keep/drop decisions of
+one blend of the image, and (if a mask changed) the boxes of the new masks, in one pass over
+them. The keep/drop decisions of
 the whole batch need the counts on the host: one synchronisation for all of them.
 """
 
