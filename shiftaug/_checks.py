@@ -32,6 +32,9 @@ def set_validate_args(value: bool) -> None:
     an accelerator forces a host synchronisation; they are skipped automatically under
     ``torch.compile`` and by the transforms, whose parameters are finite by construction.
     Mirrors :func:`torch.distributions.Distribution.set_default_validate_args`.
+
+    Args:
+        value: ``True`` (the default state) to run the value checks, ``False`` to skip them.
     """
     global _VALIDATE_ARGS
     if not isinstance(value, bool):

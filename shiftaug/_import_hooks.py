@@ -2,8 +2,10 @@
 stays light (``shiftaug --help`` does not load torch).
 
 ``import shiftaug`` calls :func:`register_with_frameworks`: once albumentations is imported
-(before or after shiftaug), our albumentations adapter module is imported too, which registers
-our transforms in albumentations' serialization registry, so ``A.load`` finds them.
+(before or after shiftaug), our albumentations adapter modules are imported too, which
+registers our transforms in albumentations' serialization registry, so ``A.load`` finds them.
+An adapter base module that imports albumentations itself holds that registration until its
+classes exist (:func:`hold_registration` / :func:`release_registration`).
 """
 
 from __future__ import annotations
@@ -19,12 +21,21 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-__all__ = ["REGISTERING_MODULES", "register_with_frameworks", "run_after_import"]
+__all__ = [
+    "REGISTERING_MODULES",
+    "hold_registration",
+    "register_with_frameworks",
+    "release_registration",
+    "run_after_import",
+]
 
 # Frameworks that look transforms up by name when loading a saved pipeline, and the shiftaug
 # modules whose import registers our transforms there. Add new adapter modules here.
 REGISTERING_MODULES: dict[str, tuple[str, ...]] = {
-    "albumentations": ("shiftaug.adapters.albumentations",),
+    "albumentations": (
+        "shiftaug.adapters.albumentations",
+        "shiftaug.adapters.placement_albumentations",
+    ),
 }
 
 
@@ -75,7 +86,8 @@ def run_after_import(name: str, callback: Callable[[], object]) -> None:
     ``shiftaug`` transforms in whatever order the two packages were imported).
     """
     if name in sys.modules:
-        _guarded(name, callback)
+        if sys.modules[name] is not None:  # None: imports of it are blocked, nothing to do
+            _guarded(name, callback)
         return
     sys.meta_path.insert(0, _RunAfter(name, callback))
 
@@ -85,6 +97,34 @@ def register_with_frameworks() -> None:
 
     Called by ``import shiftaug``; it imports no framework itself.
     """
-    for framework, modules in REGISTERING_MODULES.items():
-        for module in modules:
-            run_after_import(framework, functools.partial(importlib.import_module, module))
+    for framework in REGISTERING_MODULES:
+        run_after_import(framework, functools.partial(_register, framework))
+
+
+# Adapter base modules that are importing their framework right now, per framework: the
+# framework's import fires the registration, which must wait until the base's classes exist
+# (the adapter modules it imports build on them).
+_holding: dict[str, set[str]] = {}
+_pending: set[str] = set()
+
+
+def _register(framework: str) -> None:
+    if _holding.get(framework):
+        _pending.add(framework)
+        return
+    for module in REGISTERING_MODULES[framework]:
+        importlib.import_module(module)
+
+
+def hold_registration(framework: str, module: str) -> None:
+    """Called by an adapter base ``module`` before it imports ``framework``."""
+    _holding.setdefault(framework, set()).add(module)
+
+
+def release_registration(framework: str, module: str) -> None:
+    """Called by an adapter base ``module`` once its classes are defined: run the
+    registration that ``framework``'s import asked for meanwhile."""
+    _holding.get(framework, set()).discard(module)
+    if framework in _pending and not _holding.get(framework):
+        _pending.discard(framework)
+        _guarded(framework, functools.partial(_register, framework))

@@ -213,3 +213,49 @@ def test_no_web_fonts_or_cdn_in_pages(site: Path) -> None:
         str(p.relative_to(site)) for p in site.rglob("*.html") if cdn.search(p.read_text().lower())
     ]
     assert not hits, f"pages naming a CDN: {hits}"
+
+
+def test_griffe_extension_rewrites_roles_and_examples(tmp_path: Path) -> None:
+    if _missing_tools():
+        pytest.skip("the docs extra is not installed")
+    import griffe
+
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "from .core import Thing\n"
+        "def helper(x):\n"
+        '    """Uses :class:`Thing`, :func:`~pkg.core.make`, :class:`a thing <Thing>`,\n'
+        "    :mod:`pkg.core`, :func:`math.floor` and :meth:`Thing.go`.\n\n"
+        "    Example:\n"
+        "        >>> helper(1)\n"
+        "        1\n"
+        '    """\n'
+    )
+    (package / "core.py").write_text(
+        "class Thing:\n    def go(self):\n        pass\n\ndef make():\n    pass\n"
+    )
+    spec = importlib.util.spec_from_file_location(
+        "griffe_shiftaug", ROOT / "docs" / "_ext" / "griffe_shiftaug.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    loader = griffe.GriffeLoader(
+        extensions=griffe.load_extensions(module.ShiftaugDocstrings()),
+        search_paths=[str(tmp_path)],
+        docstring_parser=griffe.Parser.google,
+    )
+    loader.load("pkg")
+    doc = loader.modules_collection["pkg.helper"].docstring
+    text = doc.value
+    assert '<autoref identifier="pkg.core.Thing" optional><code>Thing</code></autoref>' in text
+    assert '<autoref identifier="pkg.core.make" optional><code>make()</code></autoref>' in text
+    assert '<autoref identifier="pkg.core.Thing" optional><code>a thing</code></autoref>' in text
+    assert '<autoref identifier="pkg.core" optional><code>pkg.core</code></autoref>' in text
+    assert "<code>math.floor()</code>" in text and "math.floor" not in text.replace(
+        "<code>math.floor()</code>", ""
+    )  # unknown targets: code, no link
+    assert '<autoref identifier="pkg.core.Thing.go" optional>' in text
+    kinds = [section.kind.value for section in doc.parse(griffe.Parser.google)]
+    assert "examples" in kinds and "admonition" not in kinds

@@ -41,12 +41,11 @@ with ``N > 1`` a target's first dimension must be ``N`` and sample ``i`` moves e
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, ClassVar
 
 import torch
 
-from .._checks import check_tensor, describe
+from .._checks import check_finite_tensor, check_tensor, describe, get_validate_args
 
 # The framework hooks live in a torch-free module (``import shiftaug`` installs them); they are
 # re-exported here, beside the adapters they register.
@@ -59,15 +58,18 @@ from ..functional._mask import translate_mask_
 from ..functional._slicing import shift_by_slicing
 from ..params import TranslateParams
 from ..transforms import RandomTransform, RandomTranslate
+from ._frameworks import missing_framework, single_thread_after_fork
 
 __all__ = [
     "REGISTERING_MODULES",
     "Binding",
     "TranslateBinding",
     "check_sample_count",
+    "missing_framework",
     "register_with_frameworks",
     "run_after_import",
     "shift_by_slicing",
+    "single_thread_after_fork",
 ]
 
 
@@ -77,11 +79,15 @@ class Binding:
     Attributes:
         core_class: the core transform class this binding drives.
         params_class: the parameter record (a frozen dataclass) its sampler returns.
+        tensor_fields: the record's ``(N, ...)`` tensor fields, each with the shape of one
+            sample's entry and the dtype kind it must have (``"float"`` or ``"bool"``): what
+            :meth:`to_tensors` exports and :meth:`from_tensors` checks on the way back.
         core: the core transform instance; its attributes are the adapter's settings.
     """
 
     core_class: ClassVar[type[RandomTransform]]
     params_class: ClassVar[type]
+    tensor_fields: ClassVar[dict[str, tuple[tuple[int, ...], str]]] = {}
 
     def __init__(self, core: RandomTransform) -> None:
         if not isinstance(core, self.core_class):
@@ -145,25 +151,72 @@ class Binding:
         raise NotImplementedError(f"{type(self.core).__name__} cannot be inverted.")
 
     def to_tensors(self, params: Any) -> dict[str, torch.Tensor]:
-        """The record's ``(N, ...)`` tensor fields as a flat dict (for kornia's ``_params``)."""
-        return {
-            field.name: getattr(params, field.name)
-            for field in dataclasses.fields(params)
-            if isinstance(getattr(params, field.name), torch.Tensor)
-        }
+        """The record's ``(N, ...)`` tensor fields as a flat dict (for kornia's ``_params``).
 
-    def from_tensors(self, tensors: dict[str, torch.Tensor], image_size: tuple[int, int]) -> Any:
-        """Rebuild the record from :meth:`to_tensors`'s dict (extra keys are ignored)."""
-        params_class = self.params_class
-        names = [field.name for field in dataclasses.fields(params_class)]
-        missing = [name for name in names if name != "image_size" and name not in tensors]
+        Reads the fields named in :attr:`tensor_fields` (no ``dataclasses.fields``, which
+        ``torch.compile(fullgraph=True)`` cannot trace).
+        """
+        return {name: getattr(params, name) for name in self.tensor_fields}
+
+    def from_tensors(
+        self,
+        tensors: dict[str, torch.Tensor],
+        image_size: tuple[int, int],
+        *,
+        count: int | None = None,
+        check_values: bool = True,
+    ) -> Any:
+        """Rebuild the record from :meth:`to_tensors`'s dict (extra keys are ignored).
+
+        The entries are checked like a drawn record: each a tensor of ``count`` (or one common
+        ``N``) samples with the field's per-sample shape and dtype kind, and, with
+        ``check_values``, finite (see :func:`shiftaug.set_validate_args`).
+        """
+        if not isinstance(tensors, dict):
+            raise TypeError(f"`params` must be a dict of tensors, but got {describe(tensors)}.")
+        missing = [name for name in self.tensor_fields if name not in tensors]
         if missing:
             raise ValueError(
-                f"`params` must hold the entries {names} of {params_class.__name__}, but "
-                f"{missing} are missing; pass the parameters this transform returned."
+                f"`params` must hold the entries {list(self.tensor_fields)} of "
+                f"{self.params_class.__name__}, but {missing} are missing; pass the parameters "
+                "this transform returned."
             )
-        values = {name: tensors[name] for name in names if name != "image_size"}
-        return params_class(**values, image_size=(int(image_size[0]), int(image_size[1])))
+        for name, (shape, kind) in self.tensor_fields.items():
+            value = check_tensor(f"params[{name!r}]", tensors[name])
+            count = _check_field(name, value, shape, kind, count)
+            if check_values and kind == "float":
+                check_finite_tensor(f"params[{name!r}]", value)
+        values = {name: tensors[name] for name in self.tensor_fields}
+        record = self.params_class(**values, image_size=(int(image_size[0]), int(image_size[1])))
+        if check_values and get_validate_args():
+            self.check_values(record)
+        return record
+
+    def check_values(self, params: Any) -> None:
+        """Raise ``ValueError`` if a record rebuilt from tensors breaks the sampler's invariants."""
+
+    def restrict(self, params: Any, keep: torch.Tensor) -> Any:
+        """``params`` with the samples where ``keep (N,)`` is False left unchanged."""
+        raise NotImplementedError(f"{type(self.core).__name__} cannot restrict its samples.")
+
+
+def _check_field(
+    name: str, value: torch.Tensor, shape: tuple[int, ...], kind: str, count: int | None
+) -> int:
+    expected = "(N" + "".join(f", {size}" for size in shape) + ")"
+    if value.ndim != len(shape) + 1 or tuple(value.shape[1:]) != shape:
+        raise ValueError(
+            f"`params[{name!r}]` must have shape {expected}, but got {describe(value)}."
+        )
+    if count is not None and value.shape[0] != count:
+        raise ValueError(
+            f"`params[{name!r}]` must hold {count} samples (the batch), but got {describe(value)}."
+        )
+    if (kind == "bool") != (value.dtype == torch.bool) or (
+        kind == "float" and not value.is_floating_point()
+    ):
+        raise TypeError(f"`params[{name!r}]` must have a {kind} dtype, but got {value.dtype}.")
+    return int(value.shape[0])
 
 
 class TranslateBinding(Binding):
@@ -171,6 +224,10 @@ class TranslateBinding(Binding):
 
     core_class = RandomTranslate
     params_class = TranslateParams
+    tensor_fields: ClassVar[dict[str, tuple[tuple[int, ...], str]]] = {
+        "shift": ((2,), "float"),
+        "applied": ((), "bool"),
+    }
     core: RandomTranslate
 
     def image(self, image: torch.Tensor, params: TranslateParams) -> torch.Tensor:
@@ -194,18 +251,31 @@ class TranslateBinding(Binding):
     def mask(self, mask: torch.Tensor, params: TranslateParams) -> torch.Tensor:
         check_sample_count("mask", mask, len(params), 2)
         shift = self._shift(params, mask.ndim - 2)
+        mode, fill = self.mask_padding()
         if isinstance(mask, torch.Tensor) and mask.is_floating_point():
             # Soft or float-coded labels (kornia, albumentations): the image kernel with
-            # nearest interpolation moves them by the same rounded shift, filled with mask_fill.
+            # nearest interpolation moves them by the same rounded shift.
             moved = translate_image_(
-                mask.unsqueeze(-3), torch.round(shift), self.core.padding_mode,
-                self.core.mask_fill, "nearest", check_values=False,
-            )  # fmt: skip
+                mask.unsqueeze(-3), torch.round(shift), mode, fill, "nearest", check_values=False
+            )
             return moved.squeeze(-3)
-        return translate_mask_(
-            mask, shift, padding_mode=self.core.padding_mode, fill=self.core.mask_fill,
-            check_values=False,
-        )  # fmt: skip
+        return translate_mask_(mask, shift, padding_mode=mode, fill=fill, check_values=False)
+
+    def mask_padding(self) -> tuple[str, int]:
+        """``(padding_mode, fill)`` for masks: the shared mask-padding rule.
+
+        A mask is never padded with image content: vacated pixels take ``mask_fill`` whatever
+        the image's ``padding_mode``, except ``"circular"``, where content wraps and the mask
+        with it; a core ``mask_padding_mode`` (when set) overrides the rule
+        (``docs/conventions.md``).
+        """
+        rule = getattr(self.core, "mask_padding", None)  # the core's own rule, where it has one
+        if rule is not None:
+            return rule
+        mode = getattr(self.core, "mask_padding_mode", None)
+        if mode is None:
+            mode = "circular" if self.core.padding_mode == "circular" else "constant"
+        return mode, (self.core.mask_fill if mode == "constant" else 0)
 
     def boxes(
         self,
@@ -234,6 +304,23 @@ class TranslateBinding(Binding):
 
     def invert(self, params: TranslateParams) -> TranslateParams:
         return params.inverse()
+
+    def check_values(self, params: TranslateParams) -> None:
+        moved = (params.shift != 0).any(-1)
+        if bool((moved & ~params.applied).any()):
+            raise ValueError(
+                "`params['shift']` must be 0 for the samples `params['applied']` marks as not "
+                f"applied, but got shift={params.shift.tolist()} with applied="
+                f"{params.applied.tolist()}."
+            )
+
+    def restrict(self, params: TranslateParams, keep: torch.Tensor) -> TranslateParams:
+        keep = keep.to(params.applied.device)
+        return TranslateParams(  # not dataclasses.replace: torch.compile cannot trace it
+            shift=params.shift * keep[:, None].to(params.shift.dtype),
+            applied=params.applied & keep,
+            image_size=params.image_size,
+        )
 
     def _sliceable(self, image: torch.Tensor) -> bool:
         return (

@@ -15,13 +15,24 @@ from typing import Any
 import torch
 
 from .._checks import describe
-from ..functional import convert_boxes
+from ..functional import convert_boxes, masks_to_boxes
 from ..params import PlacementParams
 from ..transforms import CopyPaste, PlacementOutput, RandomRelocate
 from ..transforms._objects import parse_objects
 from ._common import Binding
 
-__all__ = ["CopyPasteBinding", "PlacementBinding", "PlacementRecord", "RelocateBinding"]
+__all__ = [
+    "BOX_TOLERANCE",
+    "CopyPasteBinding",
+    "PlacementBinding",
+    "PlacementRecord",
+    "RelocateBinding",
+    "check_boxes_match",
+]
+
+# Boxes given with instance masks must match the masks' own boxes within this many pixels per
+# coordinate: a COCO polygon's box and its rasterised mask differ by up to about a pixel.
+BOX_TOLERANCE = 2.0
 
 
 @dataclass(frozen=True)
@@ -94,3 +105,28 @@ class RelocateBinding(PlacementBinding):
 
 class CopyPasteBinding(PlacementBinding):
     core_class = CopyPaste
+
+
+def check_boxes_match(
+    xyxy: torch.Tensor, masks: torch.Tensor, boxes_name: str, masks_name: str
+) -> None:
+    """Boxes given with instance masks must be those masks' boxes, object for object.
+
+    ``xyxy (..., K, 4)`` pixel boxes, ``masks (..., K, H, W)`` bool. Placement transforms
+    recompute boxes from the moved masks, so a box that belongs to another object (or none)
+    would silently take the wrong object's box and label.
+    """
+    if tuple(xyxy.shape) != (*masks.shape[:-2], 4):
+        raise ValueError(
+            f"`{boxes_name}` must hold one box per mask of `{masks_name}`, shape "
+            f"{(*masks.shape[:-2], 4)}, but got {describe(xyxy)}."
+        )
+    expected, present = masks_to_boxes(masks)
+    wrong = present & ((xyxy.double() - expected.double()).abs() > BOX_TOLERANCE).any(-1)
+    if bool(wrong.any()):
+        index = tuple(int(i) for i in torch.nonzero(wrong)[0])
+        raise ValueError(
+            f"`{boxes_name}` must be the boxes of `{masks_name}` (XYXY pixels within "
+            f"{BOX_TOLERANCE} px, in the same order), but box {index[0] if len(index) == 1 else index} "
+            f"is {xyxy[index].tolist()} while its mask spans {expected[index].tolist()}."
+        )

@@ -16,7 +16,7 @@ from kornia.augmentation import GeometricAugmentationBase2D
 from kornia.geometry.boxes import Boxes
 from kornia.geometry.keypoints import Keypoints
 
-from .._checks import check_probability, describe
+from .._checks import check_probability, describe, get_validate_args
 from ._common import Binding, TranslateBinding
 
 __all__ = ["RandomTranslate", "ShiftaugAugmentation"]
@@ -27,7 +27,11 @@ class ShiftaugAugmentation(GeometricAugmentationBase2D):
 
     kornia draws the per-sample gate (``p``, ``p_batch``) and blends skipped samples back; the
     binding draws the parameters (stored flat in ``_params``) and moves each data key. The
-    inverse is computed from the parameters, not by inverting and resampling a matrix.
+    parameters of a skipped sample say so (``applied`` False, no shift), so replaying them with
+    the core transform or inverting them moves exactly the samples kornia moved. A replayed
+    dict is checked like a drawn one (entries, shapes, dtypes, finite values, agreement with
+    ``batch_prob``). The inverse is computed from the parameters, not by inverting and
+    resampling a matrix.
     """
 
     def __init__(
@@ -51,6 +55,27 @@ class ShiftaugAugmentation(GeometricAugmentationBase2D):
         record = self.binding.draw(int(batch_shape[0]), size, self.device)
         return self.binding.to_tensors(record)
 
+    def forward_parameters(self, batch_shape: tuple[int, ...]) -> dict[str, torch.Tensor]:
+        params = super().forward_parameters(batch_shape)
+        gate = self._applied(params, int(batch_shape[0]))
+        if gate is not None:  # samples kornia skips are not applied, and not moved
+            size = (int(batch_shape[-2]), int(batch_shape[-1]))
+            record = self.binding.from_tensors(params, size, check_values=False)
+            params.update(self.binding.to_tensors(self.binding.restrict(record, gate)))
+        names = (*self.binding.tensor_fields, "batch_prob")
+        self._drawn = {name: (params[name], params[name]._version) for name in names}
+        return params
+
+    def _is_drawn(self, params: dict[str, torch.Tensor]) -> bool:
+        """Whether ``params`` holds this module's own latest draw, unmodified (no value checks)."""
+        drawn = getattr(self, "_drawn", None)
+        if drawn is None or torch.compiler.is_compiling():
+            return drawn is not None
+        return all(
+            tensor._version == version and params.get(name) is tensor
+            for name, (tensor, version) in drawn.items()
+        )
+
     def transform_tensor(
         self, input: torch.Tensor, *, shape: torch.Tensor | None = None, match_channel: bool = True
     ) -> torch.Tensor:
@@ -62,8 +87,26 @@ class ShiftaugAugmentation(GeometricAugmentationBase2D):
             )
         return super().transform_tensor(input, shape=shape, match_channel=match_channel)
 
-    def _record(self, params: dict[str, torch.Tensor], size: tuple[int, ...]) -> Any:
-        return self.binding.from_tensors(params, (int(size[-2]), int(size[-1])))
+    def _record(
+        self, params: dict[str, torch.Tensor], size: tuple[int, ...], count: int | None = None
+    ) -> Any:
+        """The binding's record of ``params`` for ``count`` samples of an ``(..., H, W)`` size."""
+        drawn = self._is_drawn(params)
+        record = self.binding.from_tensors(
+            params, (int(size[-2]), int(size[-1])), count=count, check_values=not drawn
+        )
+        if not drawn and get_validate_args():
+            self._check_gate(params, record)
+        return record
+
+    def _check_gate(self, params: dict[str, torch.Tensor], record: Any) -> None:
+        gate = self._applied(params, len(record))
+        if gate is not None and bool((record.applied & ~gate.to(record.applied.device)).any()):
+            raise ValueError(
+                "`params['applied']` must be False for the samples `params['batch_prob']` skips, "
+                f"but got applied={record.applied.tolist()} with batch_prob="
+                f"{params['batch_prob'].tolist()}; replay the dict the transform returned."
+            )
 
     def _canvas(self, params: dict[str, torch.Tensor]) -> tuple[int, int]:
         shape = params["forward_input_shape"].tolist()
@@ -76,7 +119,7 @@ class ShiftaugAugmentation(GeometricAugmentationBase2D):
         flags: dict[str, Any],
         transform: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        return self.binding.image(input, self._record(params, input.shape))
+        return self.binding.image(input, self._record(params, input.shape, input.shape[0]))
 
     def apply_transform_mask(
         self,
@@ -85,7 +128,7 @@ class ShiftaugAugmentation(GeometricAugmentationBase2D):
         flags: dict[str, Any],
         transform: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        return self.binding.mask(input, self._record(params, input.shape))
+        return self.binding.mask(input, self._record(params, input.shape, input.shape[0]))
 
     def apply_transform_box(
         self,
@@ -131,9 +174,14 @@ class ShiftaugAugmentation(GeometricAugmentationBase2D):
         return self.binding.invert(self._record(params, size))
 
     def _applied(self, params: dict[str, torch.Tensor], count: int) -> torch.Tensor | None:
-        if self.p == 1.0 and self.p_batch == 1.0:
+        if (self.p == 1.0 and self.p_batch == 1.0) or "batch_prob" not in params:
             return None
         applied = torch.atleast_1d(params["batch_prob"] > 0.5)
+        if applied.ndim != 1 or applied.numel() not in (1, count):
+            raise ValueError(
+                f"`params['batch_prob']` must hold one entry or one per sample ({count}), but got "
+                f"{describe(params['batch_prob'])}."
+            )
         return applied.expand(count) if applied.numel() == 1 else applied
 
     def _blend(
@@ -279,7 +327,8 @@ class RandomTranslate(ShiftaugAugmentation):
         self, input: torch.Tensor, params: dict[str, torch.Tensor], flags: dict[str, Any]
     ) -> torch.Tensor:
         """The ``(B, 3, 3)`` translation matrices (input pixel -> output pixel)."""
-        shift = self.binding.applied_shift(self._record(params, input.shape))
+        record = self._record(params, input.shape, input.shape[0])
+        shift = self.binding.applied_shift(record)
         matrix = torch.eye(3, device=input.device, dtype=input.dtype).repeat(shift.shape[0], 1, 1)
         matrix[:, :2, 2] = shift.to(device=input.device, dtype=input.dtype)
         return matrix

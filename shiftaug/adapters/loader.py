@@ -61,7 +61,10 @@ class AugmentOnDevice:
         image_key: the images' key or index; default ``"image"`` for dicts, ``0`` for sequences.
         targets: transform argument name -> batch key/index, e.g. ``{"mask": 1}``. For dict
             batches the default takes every key named like an argument of ``transform``
-            (``mask``, ``boxes``, ``keypoints`` for ``RandomTranslate``).
+            (``mask``, ``boxes``, ``keypoints`` for ``RandomTranslate``). By default, another
+            entry of the images' batch size and ``(H, W)`` (a mask the transform cannot
+            place) is an error rather than being left behind unmoved: map it here, or pass
+            ``targets={}`` (or a mapping without it) to leave it unchanged knowingly.
         outputs: output field name -> batch key/index to write it to. Targets are written back
             where they came from; for dict batches every other output (``boxes_visible``, ...)
             is added under its own name.
@@ -100,6 +103,7 @@ class AugmentOnDevice:
         if image_key is not None and not isinstance(image_key, (str, int)):
             raise TypeError(f"`image_key` must be a str or an int, but got {describe(image_key)}.")
         self.arguments = _keyword_arguments(transform)
+        self.explicit = targets is not None  # the caller said which entries move
         self.targets = _check_keys("targets", targets, self.arguments)
         self.outputs = _check_keys("outputs", outputs, None)
         self.loader, self.transform, self.image_key = loader, transform, image_key
@@ -127,7 +131,7 @@ class AugmentOnDevice:
         is_dict = isinstance(batch, Mapping)
         image_key = self.image_key if self.image_key is not None else ("image" if is_dict else 0)
         targets = dict(self.targets)
-        if isinstance(batch, Mapping) and not targets:
+        if isinstance(batch, Mapping) and not self.explicit:
             targets = _default_targets(self.arguments, batch)
         image = _entry(batch, image_key, "image_key")
         if not isinstance(image, torch.Tensor):
@@ -135,6 +139,9 @@ class AugmentOnDevice:
                 f"The batch entry {image_key!r} must be the images, a (N, C, H, W) tensor, but "
                 f"got {describe(image)}; set `image_key`."
             )
+        if not self.explicit:
+            name = "mask" if "mask" in self.arguments else "masks"
+            _check_nothing_left(batch, image, {image_key, *targets.values()}, name)
         kwargs = {name: _entry(batch, key, f"targets[{name!r}]") for name, key in targets.items()}
         result = self._call(image, kwargs)
         writes = {image_key: result if isinstance(result, torch.Tensor) else result.image}
@@ -187,8 +194,10 @@ def collate_detection(
     Every key in ``object_keys`` that a sample has holds one entry per object (``boxes``
     ``(M_i, 4)``, ``labels`` ``(M_i,)``, ``masks`` ``(M_i, H, W)``, ``keypoints`` ``(M_i, P, 2)``);
     all of a sample's object keys must agree on ``M_i``. They are zero-padded to
-    ``(N, M, ...)``; ``batch[valid_key]`` is the ``(N, M)`` bool mask of real objects. Other
-    keys go through :func:`torch.utils.data.default_collate`.
+    ``(N, M, ...)``; ``batch[valid_key]`` is the ``(N, M)`` bool mask of real objects. A sample
+    without objects may lack object keys (or hold ``None``), as torchvision's COCO wrapper
+    gives an image without annotations. Other keys go through
+    :func:`torch.utils.data.default_collate` and must be in every sample.
 
     Example:
         >>> import torch
@@ -212,13 +221,25 @@ def collate_detection(
         raise TypeError(
             f"`samples` must hold dicts (one per sample), but got {[type(s).__name__ for s in samples]}."
         )
-    keys = list(samples[0])
+    keys = list(dict.fromkeys(key for sample in samples for key in sample))
     present = [key for key in keys if key in object_keys]
     counts = [_object_count(sample, present, index) for index, sample in enumerate(samples)]
+    for key in keys:
+        lacking = [i for i, sample in enumerate(samples) if key not in sample]
+        if key not in present and lacking:
+            raise ValueError(
+                f"`samples[{lacking[0]}]` must hold {key!r} like the other samples, but has "
+                f"{list(samples[lacking[0]])}."
+            )
     batch: dict[str, Any] = {}
     for key in keys:
-        values = [sample[key] for sample in samples]
-        batch[key] = _pad(key, values, max(counts)) if key in present else default_collate(values)
+        values = [sample.get(key) for sample in samples]
+        if key not in present:
+            batch[key] = default_collate(values)
+        elif any(value is not None for value in values):
+            batch[key] = _pad(key, values, max(counts))
+        else:  # every sample holds None: nothing to pad
+            batch[key] = None
     batch[valid_key] = torch.arange(max(counts)) < torch.tensor(counts)[:, None]
     return batch
 
@@ -252,15 +273,21 @@ def uncollate_detection(
             if key in (valid_key, visible_key):
                 continue
             item = value[index] if isinstance(value, (torch.Tensor, list, tuple)) else value
-            sample[key] = item[keep[index].to(item.device)] if key in per_object else item
+            if key in per_object and item is not None:
+                item = item[keep[index].to(item.device)]
+            sample[key] = item
         samples.append(sample)
     return samples
 
 
 def _object_count(sample: Mapping[str, Any], keys: Sequence[str], index: int) -> int:
+    """The number of objects of one sample; an object entry it lacks (or holds as None, as for
+    an image without annotations) counts as none, and is then padded from the others."""
     counts = {}
     for key in keys:
         value = sample.get(key)
+        if value is None:
+            continue
         if not isinstance(value, torch.Tensor) or value.ndim < 1:
             raise TypeError(
                 f"`samples[{index}][{key!r}]` must be a tensor with one row per object, but got "
@@ -271,20 +298,50 @@ def _object_count(sample: Mapping[str, Any], keys: Sequence[str], index: int) ->
         raise ValueError(
             f"The object entries of `samples[{index}]` must have the same length, but got {counts}."
         )
-    return next(iter(counts.values()), 0)
+    count = next(iter(counts.values()), 0)
+    missing = [key for key in keys if sample.get(key) is None]
+    if count and missing:
+        raise ValueError(
+            f"`samples[{index}]` has {count} objects but no {missing}: every sample with objects "
+            "must hold the object entries the others hold."
+        )
+    return count
 
 
-def _pad(key: str, values: list[torch.Tensor], count: int) -> torch.Tensor:
-    rest = {tuple(value.shape[1:]) for value in values}
+def _pad(key: str, values: list[torch.Tensor | None], count: int) -> torch.Tensor:
+    given = [value for value in values if value is not None]
+    rest = {tuple(value.shape[1:]) for value in given}
     if len(rest) > 1:
         raise ValueError(
             f"`{key}` must have the same shape after the object dimension in every sample, but "
             f"got {sorted(rest)}."
         )
-    out = values[0].new_zeros((len(values), count, *rest.pop()))
+    out = given[0].new_zeros((len(values), count, *rest.pop()))
     for index, value in enumerate(values):
-        out[index, : value.shape[0]] = value
+        if value is not None:
+            out[index, : value.shape[0]] = value
     return out
+
+
+def _check_nothing_left(batch: Any, image: torch.Tensor, used: set[Key], name: str) -> None:
+    """Raise for an entry shaped like a per-pixel target of the images that would not move."""
+    keys = list(batch) if isinstance(batch, Mapping) else range(len(batch))
+    for key in keys:
+        value = batch[key]
+        if (
+            key not in used
+            and isinstance(value, torch.Tensor)
+            and value.ndim >= 3
+            and image.ndim >= 4
+            and value.shape[0] == image.shape[0]
+            and value.shape[-2:] == image.shape[-2:]
+        ):
+            raise ValueError(
+                f"The batch entry {key!r} ({describe(value)}) has the images' batch size and "
+                "(H, W), like a mask, but the transform would leave it unmoved; pass "
+                f"`targets={{{name!r}: {key!r}}}` to move it with the images, or `targets={{}}` "
+                "to leave it unchanged."
+            )
 
 
 def _default_targets(arguments: Sequence[str], batch: Mapping[str, Any]) -> dict[str, Key]:

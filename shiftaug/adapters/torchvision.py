@@ -9,21 +9,28 @@ gets one shift **per sample**; its targets follow their own image (see
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-import PIL.Image
 import torch
-from torchvision import tv_tensors
-from torchvision.transforms.v2 import Transform
-from torchvision.transforms.v2 import functional as F
 
 from .._checks import describe
-from ._common import Binding, TranslateBinding
+from ._common import Binding, TranslateBinding, missing_framework, single_thread_after_fork
+
+try:
+    import PIL.Image
+    from torchvision import tv_tensors
+    from torchvision.transforms.v2 import Transform
+    from torchvision.transforms.v2 import functional as F
+except ModuleNotFoundError as error:  # name the extra that installs torchvision
+    raise missing_framework(error, "torchvision", "torchvision") from error
 
 __all__ = ["RandomTranslate", "ShiftaugTransform"]
 
 _IMAGES = (tv_tensors.Image, tv_tensors.Video, PIL.Image.Image)
 _PER_SAMPLE = (tv_tensors.BoundingBoxes, tv_tensors.Mask, tv_tensors.KeyPoints)
+# Keys a per-type ``fill`` dict may use, as in torchvision v2 ("others": every other image type).
+_FILL_KEYS = (tv_tensors.Image, tv_tensors.Video, torch.Tensor, PIL.Image.Image, "others")
 
 
 class ShiftaugTransform(Transform):
@@ -34,14 +41,20 @@ class ShiftaugTransform(Transform):
     comes from torch's global generator, as for every stock v2 transform, so
     ``torch.manual_seed`` reproduces a pipeline and ``DataLoader`` workers (seeded per worker)
     draw different shifts. ``last_params`` holds the latest call's parameter record.
+    ``typed_bindings`` maps input types to bindings that apply the same parameters with other
+    settings (a per-type ``fill``).
     """
 
-    def __init__(self, binding: Binding) -> None:
+    def __init__(
+        self, binding: Binding, typed_bindings: Mapping[type, Binding] | None = None
+    ) -> None:
         super().__init__()
         self.binding = binding
+        self.typed_bindings = dict(typed_bindings or {})
         self.last_params: Any = None  # the record of the latest call, for replay and tests
 
     def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
+        single_thread_after_fork()
         count, size, device = _batch_layout(flat_inputs)
         owners: dict[int, int] = {}
         for kind in _PER_SAMPLE:
@@ -64,7 +77,7 @@ class ShiftaugTransform(Transform):
         if index is not None:
             record = record.select(index)
         if isinstance(inpt, PIL.Image.Image):
-            moved = self.binding.image(F.pil_to_tensor(inpt), record)
+            moved = self._binding_for(inpt).image(F.pil_to_tensor(inpt), record)
             return F.to_pil_image(moved, mode=inpt.mode)
         if isinstance(inpt, tv_tensors.BoundingBoxes):
             return self._boxes(inpt, record)
@@ -78,13 +91,19 @@ class ShiftaugTransform(Transform):
                 self.binding.mask(inpt.as_subclass(torch.Tensor), record), like=inpt
             )
         if isinstance(inpt, torch.Tensor):  # Image, Video, or the plain tensor v2 treats as image
-            moved = self.binding.image(inpt.as_subclass(torch.Tensor), record)
+            moved = self._binding_for(inpt).image(inpt.as_subclass(torch.Tensor), record)
             return (
                 tv_tensors.wrap(moved, like=inpt)
                 if isinstance(inpt, tv_tensors.TVTensor)
                 else moved
             )
         return inpt
+
+    def _binding_for(self, inpt: Any) -> Binding:
+        for kind, binding in self.typed_bindings.items():
+            if type(inpt) is kind or (kind is PIL.Image.Image and isinstance(inpt, kind)):
+                return binding
+        return self.binding
 
     def _boxes(self, boxes: tv_tensors.BoundingBoxes, record: Any) -> tv_tensors.BoundingBoxes:
         box_format = boxes.format.name.lower()
@@ -94,10 +113,15 @@ class ShiftaugTransform(Transform):
                 f"{boxes.format.name}; convert rotated boxes with "
                 "v2.ConvertBoundingBoxFormat('XYXY') after dropping the angle."
             )
+        # As stock transforms do, boxes whose clamping_mode is None are moved but never clamped
+        # (nor collapsed): v2.SanitizeBoundingBoxes then drops those that leave the canvas.
+        clamp = getattr(boxes, "clamping_mode", "soft") is not None
         moved, visible = self.binding.boxes(
             boxes.as_subclass(torch.Tensor), record, canvas_size=tuple(boxes.canvas_size),
-            format=box_format, clip=True,
+            format=box_format, clip=clamp,
         )  # fmt: skip
+        if not clamp:
+            return tv_tensors.wrap(moved, like=boxes)
         # An invisible box (outside the canvas, or below min_visibility / min_area) is collapsed
         # to zero size where it was clipped, so v2.SanitizeBoundingBoxes drops it with its label.
         hidden = ~visible[..., None]
@@ -126,13 +150,21 @@ class RandomTranslate(ShiftaugTransform):
             ``((0, 8), 2)``).
         shift_frac: the same grammar as a fraction of the image size. Give exactly one.
         padding_mode: ``"zeros"``, ``"constant"``, ``"reflect"``, ``"symmetric"``,
-            ``"replicate"`` or ``"circular"``.
-        fill: value(s) for ``padding_mode="constant"``, in the image's range.
+            ``"replicate"`` (or torchvision's name for it, ``"edge"``) or ``"circular"``.
+            Default: ``"constant"`` if a ``fill`` is given (as in torchvision), else ``"zeros"``.
+        fill: image value(s) for ``padding_mode="constant"``, in the image's range: one number,
+            one per channel, or torchvision's per-type dict, e.g.
+            ``{tv_tensors.Image: 114, tv_tensors.Mask: 0}`` (keys ``tv_tensors.Image``,
+            ``tv_tensors.Video``, ``torch.Tensor``, ``PIL.Image.Image``, ``"others"`` for the
+            remaining image types, and ``tv_tensors.Mask`` for the masks' label).
         interpolation: ``"nearest"`` (whole-pixel shifts, exact copies) or ``"bilinear"``.
         distribution: ``"uniform"`` or ``"normal"``; ``normal_scale`` as in the core.
-        p: probability that a **sample** is shifted (drawn per sample, not per call).
+        p: probability that a **sample** is shifted (drawn per sample, not per call); 1.0 by
+            default, as for the core and every torchvision transform that has no ``p``.
         same_on_batch: one shift for the whole batch (what stock v2 transforms do).
-        mask_fill: label written into vacated mask pixels with ``padding_mode="constant"``.
+        mask_fill: label of vacated mask pixels (default 0; also settable as
+            ``fill[tv_tensors.Mask]``). Masks are never padded with image content
+            (``docs/conventions.md``).
         min_visibility: boxes keeping less than this fraction of their area are collapsed to
             zero size (``v2.SanitizeBoundingBoxes`` then drops them).
         min_area: boxes whose visible area falls below this many pixels are collapsed too.
@@ -155,6 +187,9 @@ class RandomTranslate(ShiftaugTransform):
         >>> out_image, out_boxes = pipeline(image, boxes)
         >>> out_image.shape, out_boxes.canvas_size
         (torch.Size([3, 32, 32]), (32, 32))
+        >>> letterbox = RandomTranslate(shift_px=8, fill={tv_tensors.Image: 114, tv_tensors.Mask: 0})
+        >>> letterbox.binding.core.padding_mode  # a fill implies constant padding
+        'constant'
     """
 
     def __init__(
@@ -162,25 +197,58 @@ class RandomTranslate(ShiftaugTransform):
         shift_px: object = None,
         shift_frac: object = None,
         *,
-        padding_mode: str = "zeros",
-        fill: float | tuple[float, ...] = 0.0,
+        padding_mode: str | None = None,
+        fill: float | tuple[float, ...] | dict[type | str, Any] | None = None,
         interpolation: str = "nearest",
         distribution: str = "uniform",
         normal_scale: float = 0.5,
         p: float = 1.0,
         same_on_batch: bool = False,
-        mask_fill: int = 0,
+        mask_fill: int | None = None,
         min_visibility: float = 0.0,
         min_area: float = 0.0,
     ) -> None:
-        super().__init__(
-            TranslateBinding.build(
-                shift_px=shift_px, shift_frac=shift_frac, padding_mode=padding_mode, fill=fill,
-                interpolation=interpolation, distribution=distribution,
-                normal_scale=normal_scale, p=p, same_on_batch=same_on_batch,
-                mask_fill=mask_fill, min_visibility=min_visibility, min_area=min_area,
+        fills, mask_fill = _split_fill(fill, mask_fill)
+        if padding_mode is None:
+            padding_mode = "constant" if fill is not None else "zeros"
+        elif padding_mode == "edge":
+            padding_mode = "replicate"
+        options = {
+            "shift_px": shift_px, "shift_frac": shift_frac, "padding_mode": padding_mode,
+            "interpolation": interpolation, "distribution": distribution,
+            "normal_scale": normal_scale, "p": p, "same_on_batch": same_on_batch,
+            "mask_fill": mask_fill, "min_visibility": min_visibility, "min_area": min_area,
+        }  # fmt: skip
+        default = fills.pop("others", 0.0)
+        typed = {
+            kind: TranslateBinding.build(fill=value, **options) for kind, value in fills.items()
+        }
+        super().__init__(TranslateBinding.build(fill=default, **options), typed)
+
+
+def _split_fill(fill: object, mask_fill: int | None) -> tuple[dict[Any, Any], int]:
+    """``fill`` as ``{image type or "others": fill}`` and the masks' label, checked."""
+    if not isinstance(fill, dict):
+        return ({} if fill is None else {"others": fill}), (0 if mask_fill is None else mask_fill)
+    fills = dict(fill)
+    if tv_tensors.Mask in fills:
+        label = fills.pop(tv_tensors.Mask)
+        if mask_fill is not None and mask_fill != label:
+            raise ValueError(
+                f"`mask_fill` must not contradict `fill[tv_tensors.Mask]`, but got "
+                f"mask_fill={mask_fill!r} and fill[tv_tensors.Mask]={label!r}; give the masks' "
+                "label once."
             )
-        )  # fmt: skip
+        mask_fill = 0 if label is None else label
+    unknown = [key for key in fills if key not in _FILL_KEYS]
+    if unknown:
+        names = [getattr(key, "__name__", key) for key in _FILL_KEYS] + ["Mask"]
+        raise ValueError(
+            f"`fill` keys must be among {names}, but got {[describe(k) for k in unknown]}; boxes "
+            "and keypoints have no fill."
+        )
+    fills = {key: 0.0 if value is None else value for key, value in fills.items()}
+    return fills, (0 if mask_fill is None else mask_fill)
 
 
 def _batch_layout(flat_inputs: list[Any]) -> tuple[int, tuple[int, int], torch.device]:

@@ -7,7 +7,8 @@ Examples::
     torchrun --nproc_per_node=2 -m shiftaug experiment --preset full --out runs/full
     shiftaug experiment --config my.yaml --set train.epochs=3 --models cnn,vit --arms none,translate
 
-Heavy imports (torch, timm, matplotlib) happen inside :func:`run`.
+Heavy imports (torch, timm, matplotlib) happen inside :func:`run`; :func:`help_epilog` imports
+the model and arm registries, and only for ``shiftaug experiment --help``.
 """
 
 from __future__ import annotations
@@ -16,9 +17,43 @@ import argparse
 import json
 import os
 import sys
+import textwrap
 from pathlib import Path
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "help_epilog", "run"]
+
+
+def help_epilog() -> str:
+    """The valid presets, model names and arm names, for ``shiftaug experiment --help``."""
+    from .arms import ARMS
+    from .config import available_presets
+    from .models import MODEL_PRESETS
+
+    def item(label: str, names: str) -> str:
+        return textwrap.fill(f"{label}: {names}", width=78, subsequent_indent="    ")
+
+    return "\n".join(
+        [
+            item("presets (--preset)", ", ".join(available_presets())),
+            item(
+                "models (--models)",
+                ", ".join(MODEL_PRESETS) + ", timm:<name>, or a name the config defines "
+                "under model_defs",
+            ),
+            item("arms (--arms)", ", ".join(ARMS)),
+            "",
+            "examples:",
+            "  shiftaug experiment --preset quick --out runs/quick",
+            "  shiftaug experiment --preset smoke --models cnn,vit --arms none,translate",
+            "  shiftaug experiment --config my.yaml --set train.epochs=3 --seeds 0,1,2",
+            "",
+            textwrap.fill(
+                "Rerun the same command to resume. train.threads (0: the cores free now) and "
+                "the device are recorded with each run; a resume uses the same ones.",
+                width=78,
+            ),
+        ]
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,11 +89,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the experiment the arguments describe; 2 on a configuration error."""
+    """Run the experiment the arguments describe.
+
+    Returns:
+        0 when done; 2 for a configuration, results-folder or file error (the message names the
+        key or path); 1 if training diverged; 130 when interrupted (rerun to resume).
+    """
     import yaml
 
-    from .config import config_to_dict, load_config
-    from .store import ResultsError
+    from .config import config_from_dict, config_to_dict, load_config
+    from .experiment import ResumeError
+    from .store import FolderLockedError, ResultsError
 
     overrides = list(args.set)
     if args.device:
@@ -73,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
         for block in cfg.runs:
             block.models = args.models.split(",") if args.models else block.models
             block.arms = args.arms.split(",") if args.arms else block.arms
+        cfg = config_from_dict(config_to_dict(cfg))  # check --models and --arms like the rest
         if args.print_config:
             print(yaml.safe_dump(config_to_dict(cfg), sort_keys=False), end="")
             return 0
@@ -80,10 +122,18 @@ def run(args: argparse.Namespace) -> int:
 
         out = args.out or Path("runs") / (preset or cfg.name)
         run_experiment(cfg, out, progress=not args.no_progress)
-    except (ValueError, TypeError, OSError, yaml.YAMLError) as error:
-        kind = "results" if isinstance(error, ResultsError) else "configuration"
+    except (ValueError, TypeError, OSError, yaml.YAMLError, FolderLockedError) as error:
+        kinds = {ResultsError: "results", ResumeError: "resume", FolderLockedError: "folder"}
+        kind = next((k for t, k in kinds.items() if isinstance(error, t)), "configuration")
+        kind = "file" if isinstance(error, OSError) else kind
         print(f"shiftaug experiment: {kind} error: {error}", file=sys.stderr)
         return 2
+    except FloatingPointError as error:
+        print(f"shiftaug experiment: training error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("shiftaug experiment: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 wrote the files
         print(f"results: {out / 'results.json'}\nreport:  {out / 'report.md'}")
     return 0

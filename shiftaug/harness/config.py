@@ -262,9 +262,20 @@ def config_from_dict(data: dict[str, Any]) -> ExperimentConfig:
             out of range.
     """
     cfg: ExperimentConfig = _build(ExperimentConfig, data, "")
-    for name in cfg.train.per_model:
+    for name, overrides in cfg.train.per_model.items():
+        for key in ("device", "threads"):
+            if key in overrides:
+                raise ValueError(
+                    f"`train.per_model.{name}.{key}` must not be set per model (it applies to the "
+                    f"whole experiment: use train.{key}), but got {overrides[key]!r}."
+                )
         cfg.train.for_model(name)  # the overrides' keys and values
     canvas = cfg.data.dataset not in ("cifar10", "imagefolder")
+    if canvas and cfg.data.data_root is not None:  # would be ignored without a word
+        raise ValueError(
+            f"`data.data_root` must be unset for the {cfg.data.dataset!r} dataset (only cifar10 "
+            f"and imagefolder read it), but got {cfg.data.data_root!r}; set data.dataset too."
+        )
     if canvas and cfg.data.object_size > cfg.data.canvas:
         raise ValueError(
             f"`data.object_size` must be <= data.canvas={cfg.data.canvas}, but got "

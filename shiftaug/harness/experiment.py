@@ -9,16 +9,23 @@ Output folder layout::
     OUT/runs/<model>__<arm>__seed<s>/result.json     the run's record once it is evaluated
 
 Rerunning the same command skips finished runs, resumes unfinished ones from their last epoch
-and retrains a run whose checkpoint is unreadable; all writes are atomic. Under ``torchrun``
-every process trains (DDP) and only rank 0 evaluates and writes.
+and retrains a run whose checkpoint is unreadable or does not fit its model; all writes are
+atomic. A resumed run continues bit for bit only with the thread count, device and process
+count it started with: each checkpoint records them, a resume with ``train.threads: 0`` (auto)
+takes the recorded thread count, and a resume that differs otherwise is refused. Before the
+first run trains, every model and arm of the grid is built once, so a bad name fails at once.
+One experiment at a time may write to a folder (:class:`~shiftaug.harness.store.FolderLock`).
+Under ``torchrun`` every process trains (DDP) and only rank 0 evaluates and writes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import re
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -28,20 +35,33 @@ import torch
 import torch.distributed as dist
 
 from .. import __version__
-from .arms import make_arm
+from .._checks import check_choice
+from .arms import ARMS, make_arm
 from .config import ExperimentConfig, config_from_dict, config_to_dict
 from .data import Task, make_task
 from .evaluate import evaluate, init_consistency
 from .models import build_model, resolve_spec
-from .store import ResultsError, load_checkpoint, read_json, save_checkpoint, write_json
-from .train import train
+from .store import (
+    FolderLock,
+    FolderLockedError,
+    ResultsError,
+    load_checkpoint,
+    read_json,
+    save_checkpoint,
+    write_json,
+)
+from .train import pick_threads, train
 
-__all__ = ["RESULTS_SCHEMA", "run_experiment", "run_key"]
+__all__ = ["RESULTS_SCHEMA", "ResumeError", "run_experiment", "run_key"]
 
 RESULTS_SCHEMA = "shiftaug.results/1"
 # Settings that may change between invocations on the same folder without invalidating runs.
 _FREE_KEYS = ("name", "runs", "seeds")
 _FREE_TRAIN_KEYS = ("device", "threads")
+
+
+class ResumeError(ValueError):
+    """A run would resume with another thread count, device or process count than it began."""
 
 
 @dataclass(frozen=True)
@@ -68,11 +88,29 @@ def run_key(model: str, arm: str, seed: int) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "-", f"{model}__{arm}__seed{seed}")
 
 
+def _check_device(device: str) -> None:
+    """A clear error for a device this machine does not have (config checks the spelling)."""
+    kind, _, index = device.partition(":")
+    if kind == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0 or (index and int(index) >= count):
+            raise ValueError(
+                f"`train.device` must be a device of this machine, but got {device!r} and torch "
+                f"{torch.__version__} sees {count} CUDA device(s); use --device cpu or auto."
+            )
+    if kind == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(
+            "`train.device` must be a device of this machine, but got 'mps' and MPS is not "
+            "available; use --device cpu or auto."
+        )
+
+
 def _setup(device: str) -> _Dist:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
+    _check_device(device)
     dev = torch.device(device)
     if dev.type == "cuda" and dev.index is None:
         dev = torch.device("cuda", local)  # one GPU per torchrun process
@@ -151,6 +189,54 @@ def _finished(path: Path) -> dict[str, Any] | None:
     return record if isinstance(record, dict) and isinstance(record.get("metrics"), dict) else None
 
 
+def _check_names(cfg: ExperimentConfig) -> None:
+    """Every model and arm name of the grid (and of ``train.per_model``) exists."""
+    for name in [*dict.fromkeys(m for m, _, _ in cfg.grid()), *cfg.train.per_model]:
+        resolve_spec(name, cfg.model_defs)
+    for arm in dict.fromkeys(a for _, a, _ in cfg.grid()):
+        check_choice("arm", arm, ARMS)
+
+
+def _check_grid(cfg: ExperimentConfig, task: Task) -> None:
+    """Build every model and arm of the grid once (on the CPU) so that a bad option fails
+    before the first run trains, not hours into the grid."""
+    for name in dict.fromkeys(m for m, _, _ in cfg.grid()):
+        build_model(
+            name,
+            in_channels=task.channels,
+            num_classes=task.num_classes,
+            image_size=task.image_size,
+            presets=cfg.model_defs,
+        )
+    for arm in dict.fromkeys(a for _, a, _ in cfg.grid()):
+        make_arm(arm, cfg.arms, task, generator=torch.Generator())
+
+
+@contextlib.contextmanager
+def _resume_threads(
+    checkpoint: dict[str, Any] | None, cfg_threads: int, d: _Dist
+) -> Iterator[None]:
+    """Resume on the thread count, device and process count the checkpoint was made with."""
+    before = torch.get_num_threads()
+    if checkpoint is not None:
+        saved = (checkpoint.get("threads"), checkpoint.get("device"), checkpoint.get("world"))
+        if cfg_threads == 0 and saved[0]:  # auto: take the recorded count
+            torch.set_num_threads(int(saved[0]))
+        now = (torch.get_num_threads(), str(d.device), d.world)
+        if saved[0] is not None and saved != now:
+            raise ResumeError(
+                f"a resumed run must continue with the threads, device and processes it started "
+                f"with, {saved[0]} / {saved[1]} / {saved[2]}, but this one has {now[0]} / "
+                f"{now[1]} / {now[2]}: it would not reproduce an uninterrupted run. Rerun with "
+                f"--set train.threads={saved[0]} --device {saved[1]} (and {saved[2]} processes), "
+                "or delete the run's folder under runs/ to train it again."
+            )
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _run_one(
     cfg: ExperimentConfig,
     task: Task,
@@ -181,20 +267,23 @@ def _run_one(
         for stale in run_dir.glob(".*.tmp"):
             stale.unlink(missing_ok=True)
     on_epoch = (lambda ck: save_checkpoint(ckpt_path, ck)) if d.rank == 0 else None
-    state = train(
-        net,
-        task,
-        arm,
-        tcfg,
-        seed=seed,
-        device=d.device,
-        generator=generator,
-        checkpoint=load_checkpoint(ckpt_path),
-        on_epoch=on_epoch,
-        rank=d.rank,
-        world=d.world,
-        progress=progress,
-    )
+    checkpoint = load_checkpoint(ckpt_path)
+    with _resume_threads(checkpoint, cfg.train.threads, d):
+        threads = torch.get_num_threads()
+        state = train(
+            net,
+            task,
+            arm,
+            tcfg,
+            seed=seed,
+            device=d.device,
+            generator=generator,
+            checkpoint=checkpoint,
+            on_epoch=on_epoch,
+            rank=d.rank,
+            world=d.world,
+            progress=progress,
+        )
     d.barrier()
     if d.rank != 0:
         d.barrier()
@@ -216,6 +305,9 @@ def _run_one(
         "parameters": sum(p.numel() for p in model.parameters()),
         "epochs": state.epoch,
         "steps": state.steps,
+        "threads": threads,
+        "device": str(d.device),
+        "world": d.world,
         "losses": state.losses,
         "metrics": metrics,
         "curves": curves,
@@ -238,16 +330,47 @@ def run_experiment(
     Returns:
         The run records, in grid order (on ranks other than 0: an empty list).
     """
+    out = Path(out)
+    _check_names(cfg)  # before anything is written
+    d = _setup(cfg.train.device)
+    before = torch.get_num_threads()
+    threads = pick_threads(cfg.train.threads)
+    if cfg.train.threads == 0:  # auto: share the free cores among torchrun's local processes
+        threads = max(1, threads // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    torch.set_num_threads(threads)
+    lock = FolderLock(out)
+
+    def claim() -> None:
+        lock.__enter__()
+        _prepare_out(out, cfg)
+
+    try:
+        _everywhere(d, claim)  # an error on rank 0 stops every rank, not only rank 0
+        return _run_grid(cfg, out, d, progress)
+    finally:
+        lock.__exit__()
+        torch.set_num_threads(before)
+
+
+def _everywhere(d: _Dist, step: Callable[[], object]) -> None:
+    """Run ``step`` on rank 0 and raise what it raised on every rank (others would wait for rank
+    0 at the next barrier until the process group's timeout)."""
+    error: Exception | None = None
+    if d.rank == 0:
+        try:
+            step()
+        except (ValueError, TypeError, OSError, FolderLockedError) as caught:
+            error = caught
+    error = d.agree(error)
+    if error is not None:
+        raise error
+
+
+def _run_grid(cfg: ExperimentConfig, out: Path, d: _Dist, progress: bool) -> list[dict[str, Any]]:
     from tqdm.auto import tqdm
 
-    out = Path(out)
-    d = _setup(cfg.train.device)
-    if cfg.train.threads > 0:
-        torch.set_num_threads(cfg.train.threads)
-    if d.rank == 0:
-        _prepare_out(out, cfg)
-    d.barrier()
     task = make_task(cfg.data, margin=cfg.eval.max_shift)
+    _check_grid(cfg, task)
     records: list[dict[str, Any]] = []
     cells = cfg.grid()
     bar = tqdm(cells, desc="runs", disable=not progress or d.rank != 0)

@@ -10,9 +10,13 @@ the gradients.
 from __future__ import annotations
 
 import math
+import os
+import statistics
 import time
+import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -23,7 +27,7 @@ from .arms import Arm
 from .config import TrainConfig
 from .data import Task
 
-__all__ = ["TrainState", "as_float", "train"]
+__all__ = ["TrainState", "as_float", "pick_threads", "train"]
 
 
 @dataclass
@@ -36,11 +40,86 @@ class TrainState:
     aug_time_s: float = 0.0
     step_time_s: float = 0.0
     losses: list[float] = field(default_factory=list)  # mean training loss per epoch
+    aug_shares: list[float] = field(default_factory=list)  # per epoch: median share of a step
 
     @property
     def aug_overhead(self) -> float:
-        """Fraction of train-step time spent in augmentation."""
+        """Fraction of a train step spent in augmentation: the median over epochs of each
+        epoch's median over steps (each step's augmentation timed together with its own
+        forward/backward pass), so a busy spell on a shared machine moves it little."""
+        if self.aug_shares:
+            return statistics.median(self.aug_shares)
         return self.aug_time_s / self.step_time_s if self.step_time_s > 0 else 0.0
+
+
+def _usable_cores() -> int:
+    """CPUs this process may use: its affinity mask, capped by a cgroup v2 CPU quota."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, int(quota) // int(period)))
+    except (OSError, ValueError):
+        pass
+    return cores
+
+
+def pick_threads(requested: int = 0) -> int:
+    """The number of torch CPU threads to train with.
+
+    ``requested`` (``train.threads``) if it is > 0; else the thread count ``OMP_NUM_THREADS``
+    gave torch, if set; else the cores free now: the usable cores (affinity mask, container
+    quota) minus the 1-minute load average, at least 1. More threads than free cores make
+    every step wait on the others (on a 2-core machine at load 4-8 a preset took 10x longer).
+
+    Example:
+        >>> from shiftaug.harness.train import pick_threads
+        >>> pick_threads(3)
+        3
+        >>> pick_threads() >= 1
+        True
+    """
+    if requested > 0:
+        return requested
+    if os.environ.get("OMP_NUM_THREADS"):
+        return torch.get_num_threads()
+    cores = _usable_cores()
+    try:
+        load = os.getloadavg()[0]
+    except (OSError, AttributeError):  # Windows
+        load = 0.0
+    return max(1, min(cores, round(cores - load)))
+
+
+def _misfit(checkpoint: dict[str, Any], model: nn.Module, opt: torch.optim.Optimizer) -> str:
+    """Why ``checkpoint`` cannot resume ``model`` and ``opt`` (empty if it can), checked before
+    anything is loaded, so a retrain starts from the same initial weights."""
+    try:
+        return _compare(checkpoint, model, opt)
+    except (KeyError, TypeError, AttributeError) as error:
+        return f"it is malformed ({type(error).__name__}: {error})"
+
+
+def _compare(checkpoint: dict[str, Any], model: nn.Module, opt: torch.optim.Optimizer) -> str:
+    own = getattr(model, "module", model).state_dict()
+    saved = checkpoint["model"]
+    if not isinstance(saved, dict) or saved.keys() != own.keys():
+        return "its layers differ from the model's"
+    for name, tensor in own.items():
+        other = saved[name]
+        if not isinstance(other, torch.Tensor) or other.shape != tensor.shape:
+            return f"{name} has shape {getattr(other, 'shape', None)}, the model {tensor.shape}"
+    groups = checkpoint["optimizer"].get("param_groups", [])
+    if [len(g["params"]) for g in groups] != [len(g["params"]) for g in opt.param_groups]:
+        return "its optimizer state belongs to other parameters"
+    known = {f.name for f in fields(TrainState)}
+    state = checkpoint["state"]
+    if not isinstance(state, dict) or not state.keys() <= known:
+        return "its training state is not this version's"
+    return ""
 
 
 def as_float(images: torch.Tensor) -> torch.Tensor:
@@ -107,6 +186,14 @@ def train(
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(cfg, cfg.epochs * steps_per_epoch))
     state = TrainState()
+    problem = _misfit(checkpoint, model, opt) if checkpoint is not None else ""
+    if problem:
+        warnings.warn(
+            f"the checkpoint does not fit the model ({problem}); the run restarts from scratch.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        checkpoint = None
     if checkpoint is not None:
         getattr(model, "module", model).load_state_dict(checkpoint["model"])
         opt.load_state_dict(checkpoint["optimizer"])
@@ -122,6 +209,7 @@ def train(
         if generator is not None:
             generator.manual_seed(epoch_seed)
         total = 0.0
+        shares = []
         bar = tqdm(
             range(steps_per_epoch),
             desc=f"epoch {epoch + 1}/{cfg.epochs}",
@@ -146,8 +234,10 @@ def train(
             opt.step()
             sched.step()
             _sync(device)
+            step_time = time.perf_counter() - t0
             state.aug_time_s += t1 - t0
-            state.step_time_s += time.perf_counter() - t0
+            state.step_time_s += step_time
+            shares.append((t1 - t0) / step_time if step_time > 0 else 0.0)
             value = loss.item()
             total += value
             bar.set_postfix(loss=f"{value:.3f}")
@@ -155,6 +245,7 @@ def train(
             raise FloatingPointError(f"training diverged in epoch {epoch + 1} (loss {total}).")
         state.epoch, state.steps = epoch + 1, state.steps + steps_per_epoch
         state.losses.append(total / steps_per_epoch)
+        state.aug_shares.append(statistics.median(shares))
         state.train_time_s += time.perf_counter() - start
         if on_epoch is not None:
             on_epoch(
@@ -163,6 +254,10 @@ def train(
                     "optimizer": opt.state_dict(),
                     "scheduler": sched.state_dict(),
                     "state": asdict(state),
+                    # what bit-identical resumption needs besides the state (checked on resume)
+                    "threads": torch.get_num_threads(),
+                    "device": str(device),
+                    "world": world,
                 }
             )
     model.eval()

@@ -11,7 +11,13 @@ import pytest
 import torch
 
 from shiftaug import TranslateParams, _import_hooks
-from shiftaug.adapters import albumentations, kornia, torchvision
+from shiftaug.adapters import (
+    albumentations,
+    kornia,
+    placement_albumentations,
+    placement_torchvision,
+    torchvision,
+)
 from shiftaug.adapters._common import Binding, TranslateBinding, run_after_import
 from shiftaug.functional import (
     PADDING_MODES,
@@ -23,23 +29,46 @@ from shiftaug.functional import (
 from tests.checkers import assert_same_bits
 
 # Every adapter class, per framework base. A new transform's adapters go here (the registry
-# test below fails until they do); the framework test modules check their pixels.
+# test below fails until they do) and into the framework's conformance suite
+# (tests/conformance/), whose own list is checked against this one.
 ADAPTERS = {
-    torchvision.ShiftaugTransform: {torchvision.RandomTranslate},
-    albumentations.ShiftaugDualTransform: {albumentations.RandomTranslate},
-    kornia.ShiftaugAugmentation: {kornia.RandomTranslate},
-}
+    "torchvision": (
+        torchvision.ShiftaugTransform,
+        {torchvision.RandomTranslate, placement_torchvision.RandomRelocate,
+         placement_torchvision.CopyPaste},
+    ),
+    "albumentations": (
+        albumentations.ShiftaugDualTransform,
+        {albumentations.RandomTranslate, placement_albumentations.RandomRelocate,
+         placement_albumentations.CopyPaste},
+    ),
+    "kornia": (kornia.ShiftaugAugmentation, {kornia.RandomTranslate}),
+}  # fmt: skip
+ADAPTER_MODULES = [
+    torchvision, placement_torchvision, albumentations, placement_albumentations, kornia,
+]  # fmt: skip
 
 
-@pytest.mark.parametrize("base", list(ADAPTERS), ids=lambda base: base.__module__)
-def test_every_adapter_class_is_listed(base: type) -> None:
-    module = sys.modules[base.__module__]
+@pytest.mark.parametrize("framework", list(ADAPTERS))
+def test_every_adapter_class_is_listed(framework: str) -> None:
+    base, listed = ADAPTERS[framework]
     found = {
         value
+        for module in ADAPTER_MODULES
         for value in vars(module).values()
-        if inspect.isclass(value) and issubclass(value, base) and value is not base
+        if inspect.isclass(value)
+        and issubclass(value, base)
+        and value.__module__ == module.__name__  # defined there (bases live in private modules)
+        and value is not base
+        and not value.__name__.startswith("_")
     }
-    assert found == ADAPTERS[base]
+    assert found == listed
+
+
+@pytest.mark.parametrize("framework", list(ADAPTERS))
+def test_every_adapter_runs_the_conformance_checks(framework: str) -> None:
+    suite = importlib.import_module(f"tests.conformance.test_{framework}")
+    assert ADAPTERS[framework][1] == suite.ADAPTER_CLASSES
 
 
 def test_translate_binding_applies_one_draw_to_every_target() -> None:

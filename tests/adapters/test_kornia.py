@@ -7,6 +7,8 @@ import pytest
 import torch
 from kornia.geometry.boxes import Boxes
 
+from shiftaug import RandomTranslate as CoreTranslate
+from shiftaug import TranslateParams
 from shiftaug.adapters.kornia import RandomTranslate
 from shiftaug.functional import translate_boxes, translate_image, translate_keypoints
 
@@ -122,3 +124,73 @@ def test_bad_arguments_fail_at_construction(
 def test_integer_images_get_a_message_that_says_what_to_pass() -> None:
     with pytest.raises(TypeError, match=r"convert with x.float\(\) / 255"):
         RandomTranslate(shift_px=2)(torch.zeros(1, 3, H, W, dtype=torch.uint8))
+
+
+@pytest.mark.parametrize(("p", "p_batch"), [(0.5, 1.0), (1.0, 0.0), (0.5, 0.5)])
+def test_parameters_say_which_samples_kornia_moved(p: float, p_batch: float) -> None:
+    """Skipped samples are recorded as not applied, with no shift: the core replays and
+    inverts exactly the samples kornia moved."""
+    torch.manual_seed(5)
+    ours = RandomTranslate(shift_px=4, p=p, p_batch=p_batch)
+    images = torch.rand(16, 3, H, W)
+    out = ours(images)
+    gate = (ours._params["batch_prob"] > 0.5).expand(16)
+    assert torch.equal(ours._params["applied"], gate)
+    assert not ours._params["shift"][~gate].any()
+    moved = (out != images).flatten(1).any(1)
+    assert not moved[~gate].any()
+    params = TranslateParams(ours._params["shift"], ours._params["applied"], (H, W))
+    assert torch.equal(CoreTranslate(shift_px=4)(images, params=params), out)
+
+
+def _replayed(**changes: object) -> tuple[RandomTranslate, torch.Tensor, dict[str, object]]:
+    torch.manual_seed(6)
+    ours = RandomTranslate(shift_px=4, p=0.5)
+    images = torch.rand(8, 3, H, W)
+    ours(images)
+    params = dict(ours._params)
+    params.update(changes)
+    return ours, images, params
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "match"),
+    [
+        ({"shift": torch.zeros(8, 3)}, ValueError, r"params\['shift'\]` must have shape \(N, 2\)"),
+        ({"shift": torch.zeros(5, 2)}, ValueError, "must hold 8 samples"),
+        ({"shift": torch.full((8, 2), float("nan"))}, ValueError, "must be finite"),
+        ({"shift": torch.zeros(8, 2, dtype=torch.int64)}, TypeError, "must have a float dtype"),
+        ({"applied": torch.ones(8)}, TypeError, "must have a bool dtype"),
+        ({"applied": torch.ones(8, dtype=torch.bool)}, ValueError, "batch_prob"),
+        ({"shift": torch.ones(8, 2), "applied": torch.zeros(8, dtype=torch.bool)}, ValueError,
+         "must be 0 for the samples"),
+        ({"batch_prob": torch.ones(3)}, ValueError, "one entry or one per sample"),
+    ],
+)  # fmt: skip
+def test_replayed_parameters_are_checked_like_drawn_ones(
+    changes: dict[str, object], error: type[Exception], match: str
+) -> None:
+    ours, images, params = _replayed(**changes)
+    with pytest.raises(error, match=match):
+        ours(images, params=params)
+
+
+def test_a_missing_entry_and_an_edited_draw_are_caught() -> None:
+    ours, images, params = _replayed()
+    del params["applied"]
+    with pytest.raises(ValueError, match=r"\['applied'\] are missing"):
+        ours(images, params=params)
+    ours, images, params = _replayed()
+    ours._params["shift"][0, 0] = float("inf")  # in place: no longer this module's own draw
+    with pytest.raises(ValueError, match="must be finite"):
+        ours(images, params=ours._params)
+
+
+def test_compiled_pipeline_moves_by_the_recorded_shifts() -> None:
+    torch.manual_seed(7)
+    ours = RandomTranslate(shift_px=3, p=0.5, padding_mode="replicate")
+    pipeline = K.AugmentationSequential(ours, data_keys=["input"])
+    images = _data()[0]
+    out = torch.compile(pipeline, fullgraph=True, backend="eager")(images)
+    expected = translate_image(images, ours._params["shift"], padding_mode="replicate")
+    assert torch.equal(out, expected)

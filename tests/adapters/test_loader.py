@@ -19,6 +19,7 @@ from shiftaug.functional import (
     translate_keypoints,
     translate_mask,
 )
+from tests.adapters.references import rule_mask
 
 S = 10
 
@@ -122,3 +123,44 @@ def test_bad_batches_and_samples_get_clear_messages() -> None:
         collate_detection([])
     with pytest.raises(ValueError, match="must hold the `valid` mask"):
         uncollate_detection({"boxes": torch.zeros(1, 1, 4)})
+
+
+def test_a_mask_the_transform_cannot_place_is_an_error_not_a_silent_pass() -> None:
+    images, masks = torch.rand(4, 3, S, S), torch.randint(0, 3, (4, S, S), dtype=torch.uint8)
+    transform = RandomTranslate(shift_px=3)
+    with pytest.raises(ValueError, match=r"entry 1 .*targets=\{'mask': 1\}"):
+        next(iter(AugmentOnDevice([(images, masks)], transform)))
+    with pytest.raises(ValueError, match=r"entry 'seg' .*targets=\{'mask': 'seg'\}"):
+        next(iter(AugmentOnDevice([{"image": images, "seg": masks}], transform)))
+    # Said explicitly, both work: moved with the images, or left as they are.
+    out = next(iter(AugmentOnDevice([{"image": images, "seg": masks}], transform,
+                                    targets={"mask": "seg"})))  # fmt: skip
+    expected = rule_mask(masks, transform.last_params.shift, "zeros")
+    assert torch.equal(out["seg"], expected)
+    kept = next(iter(AugmentOnDevice([(images, masks)], transform, targets={})))
+    assert kept[1] is masks
+    labels = next(iter(AugmentOnDevice([(images, torch.arange(4))], transform)))[1]
+    assert torch.equal(labels, torch.arange(4))  # entries of another shape pass through
+
+
+def test_samples_without_objects_may_lack_the_object_entries() -> None:
+    """torchvision's COCO wrapper omits ``masks`` (and boxes) for images without annotations."""
+    full = {
+        "image": torch.zeros(3, S, S), "masks": torch.ones(2, S, S, dtype=torch.bool),
+        "boxes": torch.tensor([[0.0, 0, S, S], [1, 1, 2, 2]]), "image_id": 1,
+    }  # fmt: skip
+    bare = {"image": torch.ones(3, S, S), "image_id": 2}
+    for samples in ([full, bare], [bare, full]):
+        batch = collate_detection(samples)
+        assert batch["valid"].sum(1).tolist() == [2 if s is full else 0 for s in samples]
+        for sample, back in zip(samples, uncollate_detection(batch), strict=True):
+            objects = 2 if sample is full else 0
+            assert back["masks"].shape == (objects, S, S) and back["boxes"].shape == (objects, 4)
+            assert back["image_id"] == sample["image_id"]
+        assert torch.equal(uncollate_detection(batch)[samples.index(full)]["masks"], full["masks"])
+    batch = collate_detection([bare, {**full, "masks": None, "boxes": None}])
+    assert batch["masks"] is None and batch["valid"].shape == (2, 0)
+    with pytest.raises(ValueError, match=r"has 2 objects but no \['masks'\]"):
+        collate_detection([full, {**full, "masks": None}])
+    with pytest.raises(ValueError, match="must hold 'image_id' like the other samples"):
+        collate_detection([full, {"image": torch.ones(3, S, S)}])

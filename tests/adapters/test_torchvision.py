@@ -186,7 +186,11 @@ def test_dataloader_workers_differ_and_manual_seed_reproduces() -> None:
         ({"shift_px": -1}, ValueError, "must be a finite number >= 0"),
         ({"shift_px": 2, "p": 1.5}, ValueError, "`p` must be a float in"),
         ({"shift_px": 2, "padding_mode": "wrap"}, ValueError, "`padding_mode` must be one of"),
-        ({"shift_px": 2, "fill": 3}, ValueError, "only used with padding_mode='constant'"),
+        (
+            {"shift_px": 2, "padding_mode": "reflect", "fill": 3},
+            ValueError,
+            "only used with padding_mode='constant'",
+        ),
         ({"shift_px": 2, "min_visibility": 2}, ValueError, "`min_visibility` must be"),
     ],
 )
@@ -220,3 +224,69 @@ def test_inputs_are_not_modified() -> None:
     before = images.clone(), [b.clone() for b in boxes]
     t(images, boxes)
     assert torch.equal(images, before[0]) and all(map(torch.equal, boxes, before[1]))
+
+
+def test_a_fill_alone_means_constant_padding_and_edge_means_replicate() -> None:
+    images = _image(2)
+    plain = images.as_subclass(torch.Tensor)
+    torch.manual_seed(9)
+    t = RandomTranslate(shift_px=5, fill=114)
+    out = t(images)
+    expected = translate_image(plain, t.last_params.shift, padding_mode="constant", fill=114)
+    assert torch.equal(out, expected)
+    edge = RandomTranslate(shift_px=5, padding_mode="edge")
+    out = edge(images)
+    assert torch.equal(
+        out, translate_image(plain, edge.last_params.shift, padding_mode="replicate")
+    )
+
+
+def test_a_per_type_fill_dict_as_in_torchvision() -> None:
+    t = RandomTranslate(
+        shift_px=((4, 4), 0),
+        fill={tv_tensors.Image: 114, tv_tensors.Video: 7, "others": 3, tv_tensors.Mask: 9},
+    )
+    image, video, plain = (
+        _image(),
+        tv_tensors.Video(torch.zeros(2, 3, *SIZE)),
+        torch.zeros(3, *SIZE),
+    )
+    mask = tv_tensors.Mask(torch.ones(SIZE, dtype=torch.uint8))
+    out_image, out_video, out_mask = t(image, video, mask)
+    assert (out_image[..., :4] == 114).all() and torch.equal(out_image[..., 4:], image[..., :-4])
+    assert (out_video[..., :4] == 7).all() and (out_video[..., 4:] == 0).all()
+    assert (out_mask[:, :4] == 9).all() and (out_mask[:, 4:] == 1).all()
+    assert (t(plain)[..., :4] == 3).all()  # a plain tensor is an "other" image type
+    mask_only = RandomTranslate(shift_px=((4, 4), 0), fill={tv_tensors.Mask: 255})
+    _, out_mask = mask_only(image, mask)
+    assert (out_mask[:, :4] == 255).all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"fill": {tv_tensors.BoundingBoxes: 1}}, ValueError, "`fill` keys must be among"),
+        ({"fill": {tv_tensors.Mask: 1}, "mask_fill": 2}, ValueError, "must not contradict"),
+        ({"fill": {tv_tensors.Image: "grey"}}, TypeError, "`fill` must be a number"),
+    ],
+)
+def test_bad_fill_dicts_are_errors(
+    kwargs: dict[str, object], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        RandomTranslate(shift_px=2, **kwargs)  # type: ignore[arg-type]
+
+
+def test_boxes_with_clamping_mode_none_move_exactly() -> None:
+    torch.manual_seed(10)
+    t = RandomTranslate(shift_px=6)
+    boxes = tv_tensors.BoundingBoxes(
+        [[0.0, 0.0, 14.0, 12.0], [1.0, 2.0, 3.0, 4.0]], format="XYWH", canvas_size=SIZE,
+        clamping_mode=None,
+    )  # fmt: skip
+    _, out = t(_image(), boxes)
+    expected, _ = translate_boxes(
+        boxes.as_subclass(torch.Tensor), t.last_params.shift[0], canvas_size=SIZE,
+        format="xywh", clip=False,
+    )  # fmt: skip
+    assert torch.equal(out, expected) and out.clamping_mode is None

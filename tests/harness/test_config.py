@@ -106,3 +106,79 @@ def test_yaml_is_loaded_safely(tmp_path: Path) -> None:
 
     with pytest.raises(yaml.YAMLError):
         load_config(None, path)
+
+
+@pytest.mark.parametrize(
+    ("override", "match"),
+    [
+        ("train.batch_size=0", r"`train.batch_size` must be >= 1, but got 0"),
+        ("train.epochs=-1", r"`train.epochs` must be >= 1, but got -1"),
+        ("train.epochs=0", r"`train.epochs` must be >= 1, but got 0"),
+        ("train.warmup=1.5", r"`train.warmup` must be in \[0, 1\], but got 1.5"),
+        ("train.threads=-2", r"`train.threads` must be >= 0, but got -2"),
+        ("train.lr=.nan", r"`train.lr` must be a finite number, but got nan"),
+        ("train.lr=nan", r"`train.lr` must be a finite number, but got 'nan'"),
+        ("train.lr=.inf", r"`train.lr` must be a finite number, but got inf"),
+        ("train.lr=0", r"`train.lr` must be > 0, but got 0"),
+        ("train.weight_decay=-1", r"`train.weight_decay` must be >= 0, but got -1"),
+        ("train.label_smoothing=1", r"`train.label_smoothing` must be in \[0, 1\), but got 1"),
+        ("train.device=foo", r"`train.device` must be auto, cpu, mps, cuda or cuda:<index>"),
+        ("train.device=cuda:x", r"`train.device` must be .*, but got 'cuda:x'"),
+        ("data.dataset=cifar", r"`data.dataset` must be one of \('mnist'.*, but got 'cifar'"),
+        ("data.canvas=0", r"`data.canvas` must be >= 1, but got 0"),
+        ("data.object_size=50", r"`data.object_size` must be <= data.canvas=40, but got 50"),
+        ("data.background=white", r"`data.background` must be one of"),
+        ("data.positions=left", r"`data.positions` must be one of"),
+        ("data.region=[0.5, 0, 0.2, 1]", r"`data.region` must be \[x0, y0, x1, y1\] with"),
+        ("data.train_size=0", r"`data.train_size` must be >= 1"),
+        ("data.data_root=/data", r"`data.data_root` must be unset for the 'mnist' dataset"),
+        ("data.seed=-1", r"`data.seed` must be in \[0, 4294967295\], but got -1"),
+        ("arms.roll_frac=2", r"`arms.roll_frac` must be in \[0, 1\], but got 2"),
+        ("arms.translate_px=-3", r"`arms.translate_px` must be >= 0, but got -3"),
+        ("eval.max_shift=0", r"`eval.max_shift` must be >= 1, but got 0"),
+        ("eval.grid_step=0", r"`eval.grid_step` must be >= 1"),
+        ("eval.layer_objects=1", r"`eval.layer_objects` must be 0 \(off\) or >= 2, but got 1"),
+        ("eval.batch_size=0", r"`eval.batch_size` must be >= 1"),
+        ("seeds=[]", r"`seeds` must be a non-empty list of seeds"),
+        ("seeds=[-1]", r"`seeds` must be a non-empty list of seeds in \[0, 4294967295\]"),
+        ("runs=[]", r"`runs` must be a non-empty list of blocks"),
+        ("runs=[{models: [], arms: [none]}]", r"`runs\[0\].models` must be a non-empty list"),
+        ("runs=[{models: [cnn], arms: ['']}]", r"`runs\[0\].arms` must be a non-empty list"),
+        ("name=''", r"`name` must be a non-empty name"),
+        ("train.per_model={vit: {epochs: 0}}", r"`train.per_model.vit.epochs` must be >= 1"),
+        ("train.per_model={vit: {device: cpu}}", r"`train.per_model.vit.device` must not be set"),
+        ("train.per_model={vit: {threads: 1}}", r"`train.per_model.vit.threads` must not be set"),
+    ],
+)
+def test_every_value_is_range_checked_when_loaded(override: str, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        load_config("quick", overrides=[override])
+
+
+def test_every_numeric_key_has_a_range_rule() -> None:
+    import dataclasses
+    import typing
+
+    from shiftaug.harness import config
+
+    sections = [config.DataConfig, config.ArmConfig, config.TrainConfig, config.EvalConfig]
+    for cls in sections:
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            numeric = hints[f.name] in (int, float, int | None, float | None)
+            if numeric:
+                assert (cls, f.name) in config._RULES, f"{cls.__name__}.{f.name} has no range rule"
+
+
+def test_floats_accept_numbers_written_as_strings() -> None:
+    # YAML 1.1 reads 1e-3 (no dot) as a string: still the float a user meant
+    cfg = load_config("smoke", overrides=["train.lr=1e-3", "train.warmup=0"])
+    assert cfg.train.lr == 0.001 and cfg.train.warmup == 0.0
+    with pytest.raises(ValueError, match=r"`train.lr` must be of type float, but got 'fast'"):
+        load_config("smoke", overrides=["train.lr=fast"])
+
+
+def test_defaults_and_presets_pass_their_own_rules() -> None:
+    assert config_from_dict({}) == ExperimentConfig()
+    for name in available_presets():
+        assert config_from_dict(config_to_dict(load_config(name))) == load_config(name)

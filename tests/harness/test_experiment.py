@@ -13,16 +13,18 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from shiftaug.cli import main
 from shiftaug.harness.evaluate import METRIC_KEYS
+from shiftaug.harness.store import FolderLock
 
 TINY = """
 name: tiny
 runs: [{models: [cnn], arms: [translate]}]
 seeds: [0]
 data: {dataset: sklearn, canvas: 16, object_size: 8, jitter: 2, train_size: 256, test_size: 64}
-train: {epochs: EPOCHS, batch_size: 32}
+train: {epochs: EPOCHS, batch_size: 32, threads: 1}
 eval: {max_shift: 2, images: 32, grid_step: 2, grid_images: 8, layer_objects: 4, layer_positions: 4}
 """
 TIMING = {"train_time_s", "eval_time_s", "aug_overhead"}
@@ -294,3 +296,122 @@ def test_imagefolder_experiment_without_positions(tmp_path: Path) -> None:
         assert 0 <= m["accuracy"] <= 1 and 0 <= m["consistency_crop"] <= 1
         assert len(run["curves"]["displacement"]["accuracy"]) == 2 * 4 + 1
     assert "| cnn | crop |" in (out / "report.md").read_text()
+
+
+def test_bad_values_and_names_fail_before_anything_is_written(
+    reference: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, _ = reference
+    out = tmp_path / "out"
+    cases = [
+        (["--set", "train.epochs=-1"], "`train.epochs` must be >= 1, but got -1"),
+        (["--set", "train.batch_size=0"], "`train.batch_size` must be >= 1, but got 0"),
+        (["--device", "foo"], "`train.device` must be auto, cpu, mps, cuda or cuda:<index>"),
+        (["--models", "cnn,mlp"], "`model` must be one of"),
+        (["--arms", "translate,flip"], "`arm` must be one of"),
+        (["--models", "cnn,"], "`runs[0].models` must be a non-empty list of model names"),
+    ]
+    if not torch.cuda.is_available():
+        cases.append((["--device", "cuda"], "`train.device` must be a device of this machine"))
+    for extra, message in cases:
+        args = ["experiment", "--config", str(config), "--out", str(out), *extra]
+        assert main(args) == 2, extra
+        assert message in capsys.readouterr().err
+        assert not out.exists()
+
+
+def test_a_folder_in_use_is_refused(
+    reference: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, _ = reference
+    with FolderLock(tmp_path):  # what a running experiment holds (tests/harness/test_store.py)
+        assert main(["experiment", "--config", str(config), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "folder error: `--out`" in err and "must not be in use by another experiment" in err
+    assert not (tmp_path / "results.json").exists()
+
+
+def _unfinished_copy(ref: Path, out: Path) -> Path:
+    """A copy of ``ref`` whose run lost its result: the rerun resumes from the checkpoint."""
+    shutil.copytree(ref, out)
+    run = out / "runs" / "cnn__translate__seed0"
+    (run / "result.json").unlink()
+    return run / "checkpoint.pt"
+
+
+def test_resume_needs_the_threads_it_started_with(
+    reference: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, ref = reference
+    path = _unfinished_copy(ref, tmp_path / "out")
+    checkpoint = torch.load(path, weights_only=True)
+    assert (checkpoint["threads"], checkpoint["device"], checkpoint["world"]) == (1, "cpu", 1)
+    checkpoint["threads"] = 3  # as if it had started on a machine with more free cores
+    torch.save(checkpoint, path)
+    args = ["experiment", "--config", str(config), "--out", str(tmp_path / "out")]
+    assert main([*args, "--set", "train.threads=2", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "resume error: a resumed run must continue with the threads" in err
+    assert "3 / cpu / 1, but this one has 2 / cpu / 1" in err
+    # auto threads take the recorded count
+    assert main([*args, "--set", "train.threads=0", "--no-progress"]) == 0
+    assert _results(tmp_path / "out")["runs"][0]["threads"] == 3
+    assert _metrics(tmp_path / "out") == _metrics(ref)
+
+
+def test_a_checkpoint_that_does_not_fit_the_model_is_retrained(
+    reference: tuple[Path, Path], tmp_path: Path
+) -> None:
+    config, ref = reference
+    path = _unfinished_copy(ref, tmp_path / "out")
+    checkpoint = torch.load(path, weights_only=True)
+    name = next(iter(checkpoint["model"]))
+    checkpoint["model"][name] = torch.zeros(3)  # unpickles fine, fits no layer
+    torch.save(checkpoint, path)
+    with pytest.warns(RuntimeWarning, match=rf"does not fit the model \({name} has shape"):
+        assert (
+            main(["experiment", "--config", str(config), "--out", str(tmp_path / "out"),
+                  "--no-progress"]) == 0
+        )  # fmt: skip
+    assert _metrics(tmp_path / "out") == _metrics(ref)  # retrained from the same start
+
+
+def test_report_takes_a_folder_either_way_and_names_a_bad_one(
+    smoke: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(smoke, copy, ignore=shutil.ignore_patterns("runs"))
+    stale = copy / "plots" / ".heatmaps.png.999999999.abcd1234.tmp"  # a killed report's
+    stale.write_bytes(b"half a png")
+    assert main(["report", "--out", str(copy)]) == 0
+    assert not stale.exists()
+    assert main(["report", str(copy / "results.json")]) == 0  # the file itself: its folder
+    capsys.readouterr()
+    assert main(["report", str(copy / "report.md")]) == 2
+    assert "`OUT` must be an experiment's output folder" in capsys.readouterr().err
+    assert main(["report", str(copy), "--out", str(tmp_path)]) == 2
+    assert "`OUT` and `--out` must name one folder" in capsys.readouterr().err
+    assert main(["report"]) == 2
+    assert "none was given" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "missing")]) == 2
+    assert "results.json` must exist" in capsys.readouterr().err
+
+
+def test_ddp_ranks_all_stop_on_a_folder_in_use(
+    reference: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # rank 0 finds the lock taken; without passing that on, rank 1 waited at a barrier for the
+    # process group's 2-hour timeout
+    config, _ = reference
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    with FolderLock(tmp_path):
+        result = subprocess.run(
+            launcher + _command(config, tmp_path)[1:],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
+    assert result.returncode != 0
+    assert result.stderr.count("folder error: `--out`") == 2  # both ranks say why

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 from shiftaug.harness.store import (
+    FolderLock,
+    FolderLockedError,
     ResultsError,
     atomic_write,
     load_checkpoint,
     read_json,
+    remove_stale_temporaries,
     save_checkpoint,
     write_json,
 )
@@ -95,3 +101,80 @@ def test_checkpoints_are_never_unpickled_as_code(
     with pytest.warns(RuntimeWarning, match=r"unreadable"):
         assert load_checkpoint(path) is None
     assert "code ran" not in capsys.readouterr().out
+
+
+def _dead_pid() -> int:
+    """The id of a process that has exited (a real one, not a guess)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_temporaries_of_killed_writers_are_removed_by_the_next_write(tmp_path: Path) -> None:
+    dead = tmp_path / f".plot.png.{_dead_pid()}.abcd1234.tmp"
+    old_style = tmp_path / ".plot.png.k2j3h4g5.tmp"  # written before temporaries named a pid
+    alive = tmp_path / ".plot.png.1.abcd1234.tmp"  # pid 1 always runs
+    other = tmp_path / f".other.png.{_dead_pid()}.abcd1234.tmp"
+    for path in (dead, old_style, alive, other):
+        path.write_bytes(b"half a png")
+    atomic_write(tmp_path / "plot.png", lambda f: f.write(b"png"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [alive.name, other.name, "plot.png"]
+    )
+    assert remove_stale_temporaries(tmp_path) == [other]
+
+
+def test_a_failed_write_names_the_file(tmp_path: Path) -> None:
+    # A file size limit makes the operating system refuse the write, as a full disk does.
+    code = (
+        "import resource, signal, sys, torch\n"
+        "from shiftaug.harness.store import save_checkpoint\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))\n"
+        "save_checkpoint(sys.argv[1], {'w': torch.zeros(10_000)})\n"
+    )
+    target = tmp_path / "checkpoint.pt"
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(target)], capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert f"OSError: [Errno 27] File too large: '{target}'" in result.stderr
+    assert list(tmp_path.iterdir()) == []  # no temporary left behind
+
+
+def test_folder_lock_is_exclusive_and_released(tmp_path: Path) -> None:
+    with FolderLock(tmp_path):
+        code = (
+            "import sys\n"
+            "from shiftaug.harness.store import FolderLock\n"
+            "FolderLock(sys.argv[1]).__enter__()\n"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True
+        )
+        assert "FolderLockedError" in result.stderr and "must not be in use" in result.stderr
+        with pytest.raises(FolderLockedError, match=rf"\(pid {os.getpid()} on "):
+            FolderLock(tmp_path).__enter__()
+    with FolderLock(tmp_path):  # released on exit
+        pass
+
+
+def test_a_killed_holder_leaves_no_lock(tmp_path: Path) -> None:
+    code = (
+        "import os, sys, time\n"
+        "from shiftaug.harness.store import FolderLock\n"
+        "FolderLock(sys.argv[1]).__enter__()\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    with pytest.raises(FolderLockedError, match=rf"pid {holder.pid} on"):
+        FolderLock(tmp_path).__enter__()
+    holder.kill()
+    holder.wait()
+    assert f"pid {holder.pid}" in (tmp_path / ".shiftaug.lock").read_text()  # the file stays
+    with FolderLock(tmp_path):  # ... but it is no lock
+        assert str(os.getpid()) in (tmp_path / ".shiftaug.lock").read_text()

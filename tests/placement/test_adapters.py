@@ -26,7 +26,9 @@ def _sample(n: int = 0):  # type: ignore[no-untyped-def]
 
 def test_torchvision_relocate_matches_the_core_and_sanitizes() -> None:
     image, masks = _sample()
-    boxes = tv_tensors.BoundingBoxes(torch.zeros(3, 4), format="XYWH", canvas_size=(24, 28))
+    # The boxes given with the masks must be theirs (rects are (top, left, height, width)).
+    xywh = torch.tensor([[3.0, 2.0, 5.0, 6.0], [12.0, 14.0, 7.0, 5.0], [18.0, 4.0, 4.0, 4.0]])
+    boxes = tv_tensors.BoundingBoxes(xywh, format="XYWH", canvas_size=(24, 28))
     target = {
         "masks": tv_tensors.Mask(masks.to(torch.uint8)), "boxes": boxes,
         "labels": torch.tensor([4, 5, 6]), "keypoints": torch.tensor([[[4.5, 3.5]], [[13.0, 15.0]], [[19.5, 5.5]]]), "id": 7,
@@ -134,5 +136,9 @@ def test_albumentations_copy_paste_with_donors() -> None:
     np.testing.assert_array_equal(out["image"][~pasted], hwc[0][~pasted])
     with pytest.raises(ValueError, match="non-empty list"):
         A.Compose([t], seed=0)(image=hwc[0], masks=masks[0].numpy(), copypaste_metadata=[])
-    with pytest.raises(ValueError, match="instance masks"):
-        A.Compose([pa.RandomRelocate("mean", p=1.0)], seed=0)(image=hwc[0])
+    with pytest.raises(ValueError, match="instance masks"):  # boxes of objects without masks
+        A.Compose(
+            [pa.RandomRelocate("mean", p=1.0)],
+            bbox_params=A.BboxParams(format="pascal_voc"),
+            seed=0,
+        )(image=hwc[0], bboxes=[[1, 1, 5, 5]])
