@@ -6,7 +6,8 @@ wrapper gives them, objects of log-uniform size (radius 1-20% of the image side)
 at times; batches of 8 and 16. Methods, on the same samples, in the same run, interleaved
 round by round:
 
-- ``shiftaug CopyPasteCollate``: the whole list of samples in one call.
+- ``shiftaug CopyPasteCollate``: the whole list of samples in one call (its default
+  ``threads=1``; with more torch threads, a ``threads=None`` row shows the thread pool's cost).
 - ``per-image torch (torchvision references)``: the torchvision detection references'
   ``SimpleCopyPaste`` algorithm re-written for this benchmark: each image takes the objects of
   the previous one, ``image * ~alpha + paste * alpha``, ``masks * ~alpha``, empty masks dropped,
@@ -253,6 +254,13 @@ def run_case(
     generator = torch.Generator().manual_seed(SEED)
     fns: dict[str, Callable[[], Any]] = {
         "shiftaug CopyPasteCollate": lambda: collate(samples),
+    }
+    if device == "cpu" and torch.get_num_threads() > 1:  # the pool's cost, shown once
+        pooled = CopyPasteCollate(
+            args.objects, threads=None, generator=torch.Generator().manual_seed(SEED)
+        )
+        fns["shiftaug CopyPasteCollate(threads=None)"] = lambda: pooled(samples)
+    fns |= {
         "per-image torch (torchvision references)": lambda: torch_copy_paste(
             samples, args.objects, generator
         ),

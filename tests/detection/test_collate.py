@@ -264,6 +264,20 @@ def test_pickles_and_runs_in_dataloader_workers() -> None:
     assert first[0] != first[1]  # but the workers do not repeat each other
 
 
+def test_threads_are_restored_after_each_call() -> None:
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        samples = batch([2, 3])
+        CopyPasteCollate()(samples)
+        assert torch.get_num_threads() == 2
+        with pytest.raises(TypeError):
+            CopyPasteCollate()([samples[0], (samples[1][0], [])])
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_replayed_params_must_fit_the_batch() -> None:
     samples = batch([3, 4])
     collate = CopyPasteCollate()
@@ -293,6 +307,8 @@ def test_replayed_params_must_fit_the_batch() -> None:
         ({"object_keys": ("boxes",)}, ValueError, "`object_keys` must include 'masks'"),
         ({"box_format": "XYXY"}, ValueError, "`box_format` must be one of"),
         ({"generator": 0}, TypeError, "`generator` must be a torch.Generator"),
+        ({"threads": 0}, ValueError, "`threads` must be None or an int >= 1"),
+        ({"threads": 1.5}, ValueError, "`threads` must be None or an int >= 1"),
     ],
 )
 def test_constructor_errors(kwargs, error, match) -> None:
