@@ -7,6 +7,7 @@ Messages follow one pattern so users can grep for them:
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,8 +15,11 @@ import torch
 
 __all__ = [
     "check_choice",
+    "check_device",
     "check_finite_tensor",
+    "check_int",
     "check_probability",
+    "check_real",
     "check_tensor",
     "describe",
     "get_validate_args",
@@ -108,3 +112,62 @@ def check_probability(name: str, value: Any) -> float:
     if not (math.isfinite(value) and 0.0 <= value <= 1.0):
         raise ValueError(f"`{name}` must be a float in [0, 1], but got {value!r}.")
     return float(value)
+
+
+def _interval(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
+    if low is not None and high is not None:
+        return f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    if low is not None:
+        return f" {'>' if low_open else '>='} {low:g}"
+    if high is not None:
+        return f" {'<' if high_open else '<='} {high:g}"
+    return ""
+
+
+def check_int(name: str, value: Any, *, low: int | None = None, high: int | None = None) -> int:
+    """Check that ``value`` is an int (not a bool) in ``[low, high]``; return it.
+
+    Wrong types raise ``TypeError``, out-of-range values ``ValueError``.
+    """
+    expectation = f"an int{_interval(low, high, False, False)}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"`{name}` must be {expectation}, but got {describe(value)}.")
+    number = int(value)
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise ValueError(f"`{name}` must be {expectation}, but got {value!r}.")
+    return number
+
+
+def check_real(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """Check that ``value`` is a finite real number (not a bool) in the given interval.
+
+    ``low_open``/``high_open`` exclude the bounds. Wrong types raise ``TypeError``; NaN, inf
+    and out-of-range values ``ValueError``. Returns the value as a float.
+    """
+    expectation = f"a finite number{_interval(low, high, low_open, high_open)}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{name}` must be {expectation}, but got {describe(value)}.")
+    number = float(value)
+    too_low = low is not None and (number <= low if low_open else number < low)
+    too_high = high is not None and (number >= high if high_open else number > high)
+    if not math.isfinite(number) or too_low or too_high:
+        raise ValueError(f"`{name}` must be {expectation}, but got {value!r}.")
+    return number
+
+
+def check_device(name: str, value: torch.Tensor, reference: str, device: torch.device) -> None:
+    """Raise ``ValueError`` unless tensor ``value`` is on ``device``, the device of the
+    caller's argument ``reference``."""
+    if value.device != device:
+        raise ValueError(
+            f"`{name}` must be on the same device as `{reference}` ({device}), but got "
+            f"{value.device}."
+        )

@@ -25,6 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "shiftaug.harness.cli",
         "train models with and without augmentation, measure invariance",
     ),
+    "evaluate": (
+        "shiftaug.harness.evaluate_cli",
+        "measure the shift invariance of a model you trained (metrics JSON + report card)",
+    ),
     "report": (
         "shiftaug.harness.report_cli",
         "rebuild report.md and plots from a run's results.json",

@@ -23,7 +23,15 @@ except ImportError as error:  # pragma: no cover - exercised only without the de
 
 from .functional import IMAGE_DTYPES, PADDING_MODES
 
-__all__ = ["images", "integer_shifts", "padding_modes", "shifts"]
+__all__ = [
+    "LAYOUTS",
+    "images",
+    "instance_scenes",
+    "integer_shifts",
+    "padding_modes",
+    "shifts",
+    "with_layout",
+]
 
 padding_modes = st.sampled_from(PADDING_MODES)
 
@@ -71,3 +79,66 @@ def shifts(draw: Any, batch: int, max_shift: float = 12.0) -> torch.Tensor:
         )
     )
     return torch.tensor(values, dtype=torch.float32).view(batch, 2)
+
+
+LAYOUTS = ("contiguous", "strided", "channels_last", "expanded")
+
+
+def with_layout(tensor: torch.Tensor, layout: str) -> torch.Tensor:
+    """``tensor`` in another memory layout (``LAYOUTS``); compare a function on the result with
+    the same function on ``result.contiguous()``.
+
+    - ``"strided"``: every other column of a twice as wide buffer (not contiguous);
+    - ``"channels_last"``: a 4-D tensor in channels-last memory format (others unchanged);
+    - ``"expanded"``: the first entry of the batch expanded over the batch (stride 0), so the
+      values change: all entries equal the first.
+    """
+    if layout == "contiguous":
+        return tensor.contiguous()
+    if layout == "strided":
+        wide = tensor.new_zeros((*tensor.shape[:-1], 2 * tensor.shape[-1]))
+        wide[..., ::2] = tensor
+        return wide[..., ::2]
+    if layout == "channels_last":
+        return tensor.contiguous(memory_format=torch.channels_last) if tensor.ndim == 4 else tensor
+    if layout == "expanded":
+        return tensor[:1].expand_as(tensor) if tensor.ndim and tensor.shape[0] else tensor
+    raise ValueError(f"`layout` must be one of {LAYOUTS}, but got {layout!r}.")
+
+
+@st.composite
+def instance_scenes(
+    draw: Any,
+    *,
+    max_side: int = 12,
+    max_objects: int = 3,
+    dtypes: tuple[torch.dtype, ...] = IMAGE_DTYPES,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(images (N, C, H, W), masks (N, K, H, W) bool, valid (N, K) bool)``: rectangles
+    (possibly overlapping, cut by the frame, or none at all: ``K`` may be 0) with random
+    content; a slot is valid iff its mask has a pixel and a coin flip keeps it."""
+    n = draw(st.integers(1, 3))
+    h, w = draw(st.integers(2, max_side)), draw(st.integers(2, max_side))
+    k = draw(st.integers(0, max_objects))
+    image = draw(images(batch=n, channels=draw(st.integers(1, 3)), max_side=1, dtypes=dtypes))
+    seed = draw(st.integers(0, 2**31 - 1))
+    generator = torch.Generator().manual_seed(seed)
+    values = torch.rand(n, image.shape[1], h, w, generator=generator, dtype=torch.float64)
+    picture = (
+        (values * 255).round().to(torch.uint8)
+        if image.dtype == torch.uint8
+        else ((values * 4 - 2).to(image.dtype))
+    )
+    masks = torch.zeros(n, k, h, w, dtype=torch.bool)
+    for i in range(n):
+        for j in range(k):
+            top, left = draw(st.integers(-1, h - 1)), draw(st.integers(-1, w - 1))
+            height, width = draw(st.integers(0, h)), draw(st.integers(0, w))
+            masks[i, j, max(top, 0) : max(top + height, 0), max(left, 0) : max(left + width, 0)] = (
+                True
+            )
+    keep = torch.tensor(
+        draw(st.lists(st.booleans(), min_size=n * k, max_size=n * k)), dtype=torch.bool
+    )
+    valid = keep.view(n, k) & masks.flatten(2).any(-1)
+    return picture, masks, valid

@@ -1,14 +1,16 @@
-"""Regenerate docs/experiments/quick/ (report, plots, results) from the quick preset.
+"""Regenerate a committed result folder (docs/experiments/quick/ or .../claims/) from its preset.
 
-    python docs/experiments/regenerate.py [--out runs/quick]
+    python docs/experiments/regenerate.py [--preset quick|claims] [--out runs/<preset>]
 
-Runs (or resumes) ``shiftaug experiment --preset quick`` and copies what it wrote next to
-this script; prints the wall time and the machine's load so the docs can quote them.
+Runs (or resumes) ``shiftaug experiment --preset <preset>`` and copies what it wrote next to
+this script; prints the wall time, the CPU time and the machine's load so the docs can quote
+them. For ``claims`` it copies ``claims.md``, the summary ``results.json`` and the plots.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -18,11 +20,46 @@ from pathlib import Path
 from shiftaug.cli import main
 
 HERE = Path(__file__).resolve().parent
+FILES = {
+    "quick": ("report.md", "results.json", "config.yaml"),
+    "claims": ("claims.md", "results.json"),
+}
+START, END = "<!-- claims:start -->", "<!-- claims:end -->"
+PAGES = (HERE.parent / "experiments.md", HERE.parents[1] / "README.md")
 
 
-def regenerate(out: Path) -> None:
+def claims_table() -> str:
+    """The claims summary (claim, verdict, why) from the committed claims results."""
+    data = json.loads((HERE / "claims" / "results.json").read_text())
+    seeds = sorted({r["seed"] for part in data["parts"].values() for r in part["runs"]})
+    lines = [
+        f"Computed from the committed run ({len(seeds)} seeds each; numbers and sources in "
+        "[claims.md](docs/experiments/claims/claims.md)):",
+        "",
+        "| # | claim | verdict |",
+        "|---|---|---|",
+    ]
+    for i, row in enumerate(data["claims"], 1):
+        lines.append(f"| {i} | {row['claim']} | **{row['verdict']}**: {row['why']} |")
+    return "\n".join(lines)
+
+
+def write_tables() -> None:
+    """Put :func:`claims_table` between the markers of the docs page and the README."""
+    table = claims_table()
+    for page in PAGES:
+        text = page.read_text()
+        if START not in text:
+            continue
+        head, rest = text.split(START, 1)
+        link = "experiments/claims/claims.md" if page.name == "experiments.md" else None
+        body = table.replace("docs/experiments/claims/claims.md", link) if link else table
+        page.write_text(f"{head}{START}\n{body}\n{END}{rest.split(END, 1)[1]}")
+
+
+def regenerate(preset: str, out: Path) -> None:
     start, load = time.perf_counter(), os.getloadavg()
-    code = main(["experiment", "--preset", "quick", "--out", str(out), "--no-progress"])
+    code = main(["experiment", "--preset", preset, "--out", str(out), "--no-progress"])
     if code:
         raise SystemExit(code)
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -30,16 +67,26 @@ def regenerate(out: Path) -> None:
         f"wall {time.perf_counter() - start:.0f} s, CPU {usage.ru_utime + usage.ru_stime:.0f} s, "
         f"load average before {load[0]:.1f}, after {os.getloadavg()[0]:.1f}"
     )
-    target = HERE / "quick"
+    target = HERE / preset
     shutil.rmtree(target, ignore_errors=True)
     (target / "plots").mkdir(parents=True)
-    for name in ("report.md", "results.json", "config.yaml"):
+    for name in FILES[preset]:
         shutil.copy(out / name, target / name)
     for png in (out / "plots").glob("*.png"):
         shutil.copy(png, target / "plots" / png.name)
+    if preset == "claims":
+        write_tables()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("runs/quick"))
-    regenerate(parser.parse_args().out)
+    parser.add_argument("--preset", choices=sorted(FILES), default="quick")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--tables-only", action="store_true", help="only rewrite the docs' claims tables"
+    )
+    args = parser.parse_args()
+    if args.tables_only:
+        write_tables()
+    else:
+        regenerate(args.preset, args.out or Path("runs") / args.preset)

@@ -257,6 +257,13 @@ class RandomRelocate(_PlacementTransform):
     reproduces a pipeline (each ``DataLoader`` worker draws its own stream from a
     ``generator``); ``p`` defaults to 1.0, as in the core.
 
+    Args:
+        inpainter: the hole-filling backend, a name from
+            :func:`shiftaug.inpaint.available_inpainters` or a callable, as in the core.
+        object_keys: per-object target entries besides masks, boxes, labels and keypoints that
+            follow their object (default ``("area", "iscrowd")``).
+        **options: the other arguments of :class:`shiftaug.RandomRelocate`.
+
     Example:
         >>> import torch
         >>> from torchvision import tv_tensors
@@ -292,6 +299,11 @@ class CopyPaste(_PlacementTransform):
     ``"boxes"`` ``(N, K, 4)`` XYXY and the ``object_keys`` entries ``(N, K, ...)``; returns the
     padded ``K + J`` layout with ``target["valid"]`` (pasted slots copy their source object's
     entries; ``area`` is recomputed). The arguments are the core transform's.
+
+    Args:
+        object_keys: per-object target entries besides masks, boxes, labels and keypoints that
+            follow their object (default ``("area", "iscrowd")``).
+        **options: the arguments of :class:`shiftaug.CopyPaste`.
 
     Example:
         >>> import torch

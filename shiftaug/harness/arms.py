@@ -12,6 +12,7 @@ baseline draws one crop per call, so it is applied per sample, as a ``Dataset`` 
 | ``roll`` | :class:`shiftaug.RandomTranslate` with ``padding_mode="circular"`` (a per-sample ``torch.roll``) |
 | ``crop`` | torchvision ``v2.RandomCrop(size, padding=crop_padding)``: the baseline in use today |
 | ``relocate`` | :class:`shiftaug.RandomRelocate`: the object cut out along its mask, moved anywhere it fits, the hole inpainted |
+| ``rotate`` | kornia ``RandomRotation(rotate_degrees)``: a rotation about the image centre per sample (bilinear) |
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from .data import Task
 
 __all__ = ["ARMS", "Arm", "make_arm", "translate_range"]
 
-ARMS = ("none", "translate", "jitter", "roll", "crop", "relocate")
+ARMS = ("none", "translate", "jitter", "roll", "crop", "relocate", "rotate")
 
 
 @dataclass(frozen=True)
@@ -95,13 +96,31 @@ def make_arm(name: str, cfg: ArmConfig, task: Task, *, generator: torch.Generato
         return Arm(name, lambda images, masks: r(images))
     if name == "crop":
         return Arm(name, _torchvision_crop(task.image_size, cfg.crop_padding))
+    if name == "rotate":
+        from kornia.augmentation import RandomRotation
+
+        rotate = RandomRotation(degrees=cfg.rotate_degrees, p=1.0)
+
+        def rotated(images: torch.Tensor, masks: torch.Tensor | None) -> torch.Tensor:
+            # kornia draws from the global RNG, which the training loop seeds every epoch.
+            return (
+                rotate(images.float()).to(images.dtype)
+                if images.is_floating_point()
+                else (rotate(images.float().div(255)).mul(255).round().to(images.dtype))
+            )
+
+        return Arm(name, rotated)
     if task.train_masks is None:
         raise ValueError(
             f"`arm` 'relocate' needs object masks, but dataset {task.name!r} has none."
         )
     from .. import RandomRelocate
 
-    relocate = RandomRelocate(cfg.inpainter, policy="uniform", generator=generator)
+    # The exact mode of 0.1 (hard paste, hole = the mask): the arm's digits are pasted pixel
+    # for pixel, as the committed results were made (0.2's defaults add a soft edge).
+    relocate = RandomRelocate(
+        cfg.inpainter, policy="uniform", blend="hard", hole_margin=0, generator=generator
+    )
     return Arm(name, lambda images, masks: relocate(images, masks).image, needs_masks=True)
 
 

@@ -110,6 +110,19 @@ def run(args: argparse.Namespace) -> int:
         overrides.append(f"seeds=[{args.seeds}]")
     preset = args.preset if args.preset or args.config else "quick"
     try:
+        from .claims.suite import load_suite, run_suite
+
+        suite = load_suite(preset, args.config, overrides)
+        if suite is not None:
+            if args.models or args.arms or args.print_config:
+                raise ValueError(
+                    f"`--models`, `--arms` and `--print-config` must not be given for the suite "
+                    f"{suite[0]!r}; use --set, or run one part's config."
+                )
+            out = args.out or Path("runs") / suite[0]
+            path = run_suite(*suite, out, progress=not args.no_progress)
+            print(f"claims:  {path}\nresults: {out / 'results.json'}")
+            return 0
         cfg = load_config(preset, args.config, overrides)
         for block in cfg.runs:
             block.models = args.models.split(",") if args.models else block.models

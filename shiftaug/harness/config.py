@@ -31,6 +31,7 @@ __all__ = [
     "ExperimentConfig",
     "RunBlock",
     "TrainConfig",
+    "apply_overrides",
     "available_presets",
     "config_from_dict",
     "config_to_dict",
@@ -69,6 +70,7 @@ class ArmConfig:
     roll_frac: float = 0.5
     crop_padding: int = 4
     inpainter: str = "harmonic"  # hole filling of the relocate arm
+    rotate_degrees: float = 180.0  # the rotate arm: angles uniform in [-d, d]
 
 
 @dataclass
@@ -100,12 +102,15 @@ class EvalConfig:
 
     max_shift: int = 8  # shifts a, b in {-S..S}^2 for consistency, flips and worst-of-k
     images: int = 256  # test images for the shift metrics
-    grid_step: int = 2  # px between positions of the position heatmap
-    grid_images: int = 32  # objects rendered at every grid position
+    grid_step: int = 1  # px between heatmap positions; > 1: a random sub-grid per object
+    grid_images: int = 32  # objects rendered at every grid position (standard errors over them)
     worst_of: int = 10
     layer_objects: int = 16  # embedding invariance: objects x positions
     layer_positions: int = 8
     batch_size: int = 512
+    logit_images: int = 8  # images for the untrained network's logit-level shift check
+    small_shift: int = 2  # worst case over every shift in {-s..s}^2 (small_shift_accuracy)
+    extras: list[str] = field(default_factory=list)  # equivariance rotation stn pairs stretch
 
 
 @dataclass
@@ -181,6 +186,7 @@ _RULES: dict[tuple[type, str], _Rule] = {
     (ArmConfig, "roll_frac"): _within(0, 1),
     (ArmConfig, "crop_padding"): _at_least(0),
     (ArmConfig, "inpainter"): (lambda v: bool(v.strip()), "a backend name"),
+    (ArmConfig, "rotate_degrees"): _within(0, 180),
     (TrainConfig, "epochs"): _at_least(1),
     (TrainConfig, "batch_size"): _at_least(1),
     (TrainConfig, "lr"): (lambda v: v > 0, "> 0"),
@@ -200,6 +206,12 @@ _RULES: dict[tuple[type, str], _Rule] = {
     (EvalConfig, "layer_objects"): (lambda v: v == 0 or v >= 2, "0 (off) or >= 2"),
     (EvalConfig, "layer_positions"): (lambda v: v == 0 or v >= 2, "0 (off) or >= 2"),
     (EvalConfig, "batch_size"): _at_least(1),
+    (EvalConfig, "logit_images"): _at_least(1),
+    (EvalConfig, "small_shift"): _at_least(0),
+    (EvalConfig, "extras"): (
+        lambda v: all(x in ("equivariance", "rotation", "stn", "pairs", "stretch") for x in v),
+        "a list of equivariance, rotation, stn, pairs, stretch",
+    ),
     (RunBlock, "models"): (_names, "a non-empty list of model names"),
     (RunBlock, "arms"): (_names, "a non-empty list of arm names"),
     (ExperimentConfig, "name"): (lambda v: bool(v.strip()), "a non-empty name"),
@@ -240,6 +252,22 @@ def load_config(
         _merge(data, _mapping(yaml.safe_load(text), f"preset {preset!r}"))
     if path is not None:
         _merge(data, _mapping(yaml.safe_load(Path(path).read_text()), str(path)))
+    apply_overrides(data, overrides)
+    return config_from_dict(data)
+
+
+def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> None:
+    """Set ``key.sub=value`` overrides (values parsed as YAML) in the nested dict ``data``.
+
+    Example:
+        >>> from shiftaug.harness.config import apply_overrides
+        >>> data = {"train": {"epochs": 6}}
+        >>> apply_overrides(data, ["train.epochs=2", "seeds=[0, 1]"])
+        >>> data
+        {'train': {'epochs': 2}, 'seeds': [0, 1]}
+    """
+    import yaml
+
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep or not key:
@@ -251,7 +279,6 @@ def load_config(
             if not isinstance(node, dict):
                 raise ValueError(f"`{key}` must name a config key, but {part!r} is not a section.")
         node[leaf] = yaml.safe_load(value)
-    return config_from_dict(data)
 
 
 def config_from_dict(data: dict[str, Any]) -> ExperimentConfig:

@@ -39,8 +39,8 @@ from .._checks import check_choice
 from .arms import ARMS, make_arm
 from .config import ExperimentConfig, config_from_dict, config_to_dict
 from .data import Task, make_task
-from .evaluate import evaluate, init_consistency
-from .models import build_model, resolve_spec
+from .evaluate import evaluate, init_metrics
+from .models import build_model, receptive_field, resolve_spec
 from .store import (
     FolderLock,
     FolderLockedError,
@@ -255,7 +255,7 @@ def _run_one(
         image_size=task.image_size,
         presets=cfg.model_defs,
     )
-    init = init_consistency(model, task, cfg.eval, seed=cfg.data.seed) if d.rank == 0 else None
+    init = init_metrics(model, task, cfg.eval, seed=cfg.data.seed) if d.rank == 0 else {}
     model.to(d.device)
     generator = torch.Generator(d.device)
     arm = make_arm(arm_name, cfg.arms, task, generator=generator)
@@ -291,7 +291,7 @@ def _run_one(
     start = time.perf_counter()
     metrics, curves = evaluate(model, task, cfg.eval, seed=cfg.data.seed)
     metrics.update(
-        consistency_circular_init=init,
+        **init,
         aug_overhead=state.aug_overhead,
         train_time_s=state.train_time_s,
         eval_time_s=time.perf_counter() - start,
@@ -303,6 +303,7 @@ def _run_one(
         "seed": seed,
         "model_spec": resolve_spec(model_name, cfg.model_defs),
         "parameters": sum(p.numel() for p in model.parameters()),
+        "receptive_field": receptive_field(model),
         "epochs": state.epoch,
         "steps": state.steps,
         "threads": threads,

@@ -5,8 +5,10 @@
   sample, the one with the largest norm. A circular shift of the input permutes the grids and
   shifts their content, so the chosen grid moves with the input and a network built from
   circular convolutions, APS and global pooling is exactly invariant to circular shifts.
-- :func:`make_pool` builds the downsampling layers: plain max/average pooling, Zhang's (2019)
-  anti-aliased BlurPool from kornia, and APS.
+- :class:`BlurDown` is Zhang's (2019) anti-aliasing downsampler as his paper places and pads it:
+  a binomial low-pass filter (size 3 or 5) with reflect padding, then stride-2 subsampling.
+- :func:`make_pool` builds the downsampling layers: plain max/average pooling, MaxBlurPool
+  (max at stride 1, then :class:`BlurDown`), BlurPool alone, and APS.
 - :func:`make_conv` builds a convolution with ``zeros``, ``circular`` or ``full`` padding.
 """
 
@@ -21,6 +23,7 @@ from .._checks import check_choice, describe
 __all__ = [
     "CONV_PADDINGS",
     "POOLS",
+    "BlurDown",
     "CircularConv2d",
     "PolyphaseDown",
     "circular_pad",
@@ -29,7 +32,7 @@ __all__ = [
 ]
 
 CONV_PADDINGS = ("zeros", "circular", "full")
-POOLS = ("max", "avg", "blur", "blur_avg", "aps")
+POOLS = ("max", "avg", "blur", "blur5", "blur_avg", "aps")
 
 
 class PolyphaseDown(nn.Module):
@@ -126,14 +129,55 @@ class _StridedMax(nn.Module):
         return F.max_pool2d(x, kernel_size=2, stride=1)
 
 
+class BlurDown(nn.Module):
+    """Low-pass filter, then keep every ``stride``-th pixel (Zhang 2019's ``BlurPool``).
+
+    The filter is the normalised binomial ``[1, 2, 1]`` (size 3) or ``[1, 4, 6, 4, 1]`` (size 5)
+    outer product, applied per channel after reflect padding of ``(size - 1) // 2`` pixels, as in
+    Zhang's paper; the output has ``ceil(H / stride)`` rows.
+
+    Args:
+        size: filter size, 3 or 5.
+        stride: subsampling factor.
+
+    Example:
+        >>> import torch
+        >>> from shiftaug.harness.layers import BlurDown
+        >>> BlurDown(3)(torch.ones(1, 2, 7, 7)).shape  # a constant map stays constant
+        torch.Size([1, 2, 4, 4])
+    """
+
+    kernel: torch.Tensor
+
+    def __init__(self, size: int = 3, stride: int = 2) -> None:
+        super().__init__()
+        if size not in (3, 5):
+            raise ValueError(f"`size` must be 3 or 5, but got {size!r}.")
+        row = torch.tensor([1.0, 2.0, 1.0] if size == 3 else [1.0, 4.0, 6.0, 4.0, 1.0])
+        kernel = torch.outer(row, row)
+        self.register_buffer("kernel", (kernel / kernel.sum())[None, None], persistent=False)
+        self.size, self.stride = size, stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        p = (self.size - 1) // 2
+        c = x.shape[1]
+        padded = F.pad(x, (p, p, p, p), mode="reflect")
+        weight = self.kernel.to(dtype=x.dtype).expand(c, 1, self.size, self.size)
+        return F.conv2d(padded, weight, stride=self.stride, groups=c)
+
+    def extra_repr(self) -> str:
+        return f"size={self.size}, stride={self.stride}"
+
+
 def make_pool(kind: str, *, circular: bool = False) -> nn.Module:
     """A 2x downsampling layer.
 
     Args:
-        kind: ``"max"`` (``MaxPool2d(2)``), ``"avg"`` (``AvgPool2d(2)``), ``"blur"``
-            (kornia ``MaxBlurPool2D``: max at stride 1, then a 3x3 binomial blur at stride 2,
-            Zhang 2019), ``"blur_avg"`` (kornia ``BlurPool2D``) or ``"aps"`` (max at stride 1,
-            then :class:`PolyphaseDown`).
+        kind: ``"max"`` (``MaxPool2d(2)``), ``"avg"`` (``AvgPool2d(2)``), ``"blur"`` /
+            ``"blur5"`` (Zhang's MaxBlurPool: ``MaxPool2d(2, stride=1)``, then :class:`BlurDown`
+            with a size-3 / size-5 filter), ``"blur_avg"`` (:class:`BlurDown` alone, Zhang's
+            replacement for average pooling) or ``"aps"`` (max at stride 1, then
+            :class:`PolyphaseDown`).
         circular: whether the network pads circularly (APS then wraps its max window too).
 
     Returns:
@@ -152,9 +196,9 @@ def make_pool(kind: str, *, circular: bool = False) -> nn.Module:
         return nn.AvgPool2d(2)
     if kind == "aps":
         return nn.Sequential(_StridedMax(circular), PolyphaseDown(2))
-    from kornia.filters import BlurPool2D, MaxBlurPool2D
-
-    return MaxBlurPool2D(kernel_size=3) if kind == "blur" else BlurPool2D(kernel_size=3)
+    if kind == "blur_avg":
+        return BlurDown(3)
+    return nn.Sequential(nn.MaxPool2d(2, stride=1), BlurDown(5 if kind == "blur5" else 3))
 
 
 def make_conv(

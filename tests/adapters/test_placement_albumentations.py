@@ -103,8 +103,9 @@ def test_every_image_of_a_stack_gets_the_same_placement() -> None:
     other = np.ascontiguousarray(image[::-1, ::-1])
     transform = RandomRelocate("mean", num_objects="all", shift_px=4, p=1.0)
     out = A.Compose([transform], seed=0)(image=image, images=np.stack([image, other]), masks=masks)
-    params = transform.binding.core.last_params
-    core = CoreRelocate("mean")(
+    settings = transform.binding.core  # the adapter's own blend and hole margin
+    params = settings.last_params
+    core = CoreRelocate("mean", blend=settings.blend, hole_margin=settings.hole_margin)(
         torch.from_numpy(other).permute(2, 0, 1), torch.from_numpy(masks != 0), params=params
     )
     assert np.array_equal(out["images"][0], out["image"])

@@ -101,7 +101,7 @@ def test_arm_errors(task: Task) -> None:
     with pytest.raises(ValueError, match=r"`arm` 'relocate' needs object masks"):
         make_arm("relocate", ArmConfig(), natural, generator=torch.Generator())
     assert make_arm("none", ArmConfig(), task, generator=torch.Generator()) is None
-    assert set(ARMS) == {"none", "translate", "jitter", "roll", "crop", "relocate"}
+    assert set(ARMS) == {"none", "translate", "jitter", "roll", "crop", "relocate", "rotate"}
 
 
 def _fit(

@@ -180,5 +180,12 @@ def test_floats_accept_numbers_written_as_strings() -> None:
 
 def test_defaults_and_presets_pass_their_own_rules() -> None:
     assert config_from_dict({}) == ExperimentConfig()
+    from shiftaug.harness.claims.suite import load_suite
+
     for name in available_presets():
+        suite = load_suite(name)
+        if suite is not None:  # a suite: every part is a config that passes the rules
+            for cfg in suite[1].values():
+                assert config_from_dict(config_to_dict(cfg)) == cfg
+            continue
         assert config_from_dict(config_to_dict(load_config(name))) == load_config(name)

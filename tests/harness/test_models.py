@@ -145,7 +145,8 @@ def test_spec_overrides_and_custom_presets() -> None:
 
 def test_spec_errors() -> None:
     with pytest.raises(
-        ValueError, match=r"`model` must be one of .* or 'timm:<name>', but got 'nope'"
+        ValueError,
+        match=r"`model` must be one of .*'timm:<name>' or 'package.module:factory', but got 'nope'",
     ):
         resolve_spec("nope")
     with pytest.raises(TypeError, match=r"`model` must be a name or a dict"):

@@ -104,7 +104,10 @@ def test_albumentations_relocate_matches_the_core() -> None:
     )
     params = t.binding.core.last_params
     tensor = torch.from_numpy(image_u8).permute(2, 0, 1)
-    core = CoreRelocate("mean")(tensor, masks, params=params)
+    settings = t.binding.core  # the adapter's own blend and hole margin
+    core = CoreRelocate("mean", blend=settings.blend, hole_margin=settings.hole_margin)(
+        tensor, masks, params=params
+    )
     np.testing.assert_array_equal(out["image"], core.image.permute(1, 2, 0).numpy())
     np.testing.assert_array_equal(np.asarray(out["masks"]), core.masks.numpy().astype(np.uint8))
     np.testing.assert_allclose(np.asarray(out["bboxes"]), core.boxes.numpy(), atol=1e-4)

@@ -1,53 +1,28 @@
-r"""Shift-invariance metrics for any classifier ``f: (N, C, H, W) -> (N, classes)`` logits.
+"""Shift metrics: consistency, 1-pixel flips, accuracy under shifts, logit-level invariance.
 
-All shifts are exact integer shifts by :func:`shiftaug.functional.translate_image` (``+dx``
-moves content right, ``+dy`` down). Each metric takes a ``mode``:
-
-- ``"circular"``: the image is rolled (``torch.roll``); nothing leaves or enters the frame.
-- ``"crop"``: the images carry ``margin`` pixels of real context on every side and the model
-  sees the centre window moved against the content, i.e. a crop of a larger scene (Zhang 2019).
-  Needs ``margin >= max_shift``.
-- any other :data:`~shiftaug.functional.PADDING_MODES` name (``"zeros"``, ``"reflect"``, ...):
-  the view is shifted and the uncovered border padded.
-
-Definitions (``T_d`` shifts by ``d``, ``ŷ(x) = argmax_k f(x)_k``, ``p = softmax f``):
-
-$$\text{consistency} = P_{x, a, b}\big[\hat y(T_a x) = \hat y(T_b x)\big],\quad a, b \sim U\{-S..S\}^2$$
-
-$$\text{flip rate} = P_{x, d}\big[\hat y(T_d x) \ne \hat y(T_{d + (1, 1)} x)\big],\qquad
-\text{MAC} = E_{x, d}\,\big|p_k(T_d x) - p_k(T_{d + (1, 1)} x)\big|,\ k = \hat y(T_d x)$$
-
-$$\text{worst-of-}k = P_x\big[\hat y(T_{d_i} x) = y\ \ \forall i \le k\big],\quad d_i \sim U\{-S..S\}^2$$
-
-$$\text{invariance index}_\ell = \overline{\cos}\big(\phi_\ell(o, q), \phi_\ell(o, q')\big)
-- \overline{\cos}\big(\phi_\ell(o, q), \phi_\ell(o', q)\big)$$
-
-where ``phi_l(o, q)`` is the flattened output of layer ``l`` for object ``o`` at position
-``q``: positive when the layer represents *what* more than *where*.
+All shifts are exact integer shifts by :func:`shiftaug.functional.translate_image`; ``mode`` is
+``"circular"``, ``"crop"`` or a padding mode (see :mod:`shiftaug.harness.metrics`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ..functional import translate_image
+from ...functional import translate_image
 
 __all__ = [
     "accuracy_vs_shift",
     "consistency",
     "flip_rate",
-    "invariance_index",
-    "position_accuracy",
+    "max_logit_change",
     "predict",
     "shift_images",
     "worst_of_k",
+    "worst_over_shifts",
 ]
-
-Render = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
 
 def _device(model: nn.Module) -> torch.device:
@@ -229,71 +204,72 @@ def worst_of_k(
     return correct.float().mean().item()
 
 
-def position_accuracy(
+def worst_over_shifts(
     model: nn.Module,
-    render: Render,
-    index: torch.Tensor,
-    positions: torch.Tensor,
+    images: torch.Tensor,
+    labels: torch.Tensor,
     *,
+    max_shift: int,
+    mode: str = "crop",
+    margin: int = 0,
     batch_size: int = 512,
-) -> torch.Tensor:
-    """``(P,)`` accuracy with every object ``index`` drawn at each of ``positions`` ``(P, 2)``.
+) -> float:
+    """Fraction of images classified correctly under *every* shift in ``{-S..S}^2``.
 
-    ``render(index, positions) -> (images, labels)`` draws object ``index[i]`` at
-    ``positions[i]`` (see :class:`shiftaug.harness.data.Task`).
+    The exhaustive (adversarial) version of :func:`worst_of_k` for small ``S``.
+
+    Example:
+        >>> import torch
+        >>> from shiftaug.harness.metrics import worst_over_shifts
+        >>> x = torch.eye(4)[:, None, None, :]
+        >>> worst_over_shifts(torch.nn.Flatten(), x, torch.arange(4), max_shift=1, mode="circular")
+        0.0
     """
-    per_chunk = max(1, batch_size // max(1, len(index)))
-    hits = []
-    for start in range(0, len(positions), per_chunk):
-        pos = positions[start : start + per_chunk]
-        obj = index.repeat(len(pos))
-        images, labels = render(obj, pos.repeat_interleave(len(index), 0))
-        pred = predict(model, images, batch_size=batch_size).argmax(1)
-        hits.append((pred == labels).float().reshape(len(pos), len(index)).mean(1))
-    return torch.cat(hits)
+    steps = torch.arange(-max_shift, max_shift + 1)
+    grid = torch.cartesian_prod(steps, steps)
+    correct = torch.ones(len(images), dtype=torch.bool)
+    for d in grid:
+        logits = predict(
+            model, images, d.expand(len(images), 2), mode=mode, margin=margin, batch_size=batch_size
+        )
+        correct &= logits.argmax(1) == labels.cpu()
+    return correct.float().mean().item()
 
 
 @torch.no_grad()
-def invariance_index(
-    model: nn.Module,
-    layers: Sequence[tuple[str, nn.Module]],
-    render: Render,
-    index: torch.Tensor,
-    positions: torch.Tensor,
-) -> dict[str, float]:
-    """Per-layer embedding invariance index (see the module docstring); needs >= 2 objects and positions."""
-    if len(index) < 2 or len(positions) < 2:
-        raise ValueError(
-            f"`index` and `positions` must hold >= 2 entries each, but got {len(index)} and "
-            f"{len(positions)}."
+def max_logit_change(
+    model: nn.Module, images: torch.Tensor, *, batch_size: int = 512
+) -> tuple[float, float]:
+    """``(change, spread)``: the largest ``|f(roll_d x) - f(x)|`` over *every* circular shift ``d``
+    of the ``(H, W)`` grid, and the standard deviation of the logits over images and classes.
+
+    A model is invariant to circular shifts at the logit level when ``change`` is at rounding
+    level *and* ``spread`` is not (the model does respond to its input). Unlike consistency this
+    is meaningful for an untrained network that predicts one class for every image.
+
+    Example:
+        >>> import torch
+        >>> from shiftaug.harness.metrics import max_logit_change
+        >>> gap = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())
+        >>> change, spread = max_logit_change(gap, torch.rand(3, 2, 4, 4))
+        >>> change < 1e-6 < spread
+        True
+    """
+    h, w = images.shape[-2:]
+    n = len(images)
+    base = predict(model, images, mode="circular", batch_size=batch_size)
+    ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    shifts = torch.stack([xs.flatten(), ys.flatten()], 1)[1:]  # every roll but the identity
+    per_chunk = max(1, batch_size // max(1, n))
+    change = 0.0
+    for start in range(0, len(shifts), per_chunk):
+        chunk = shifts[start : start + per_chunk]
+        out = predict(
+            model,
+            images.repeat(len(chunk), 1, 1, 1),
+            chunk.repeat_interleave(n, 0),
+            mode="circular",
+            batch_size=batch_size,
         )
-    captured: dict[str, torch.Tensor] = {}
-
-    def hook(name: str) -> Callable[..., None]:
-        def save(module: nn.Module, args: object, output: object) -> None:
-            out = output[0] if isinstance(output, (tuple, list)) else output
-            if isinstance(out, torch.Tensor):
-                captured[name] = out.detach().float().flatten(1).cpu()
-
-        return save
-
-    handles = [m.register_forward_hook(hook(n)) for n, m in layers]
-    try:
-        obj = index.repeat(len(positions))  # (Q * O,): position-major
-        images, _ = render(obj, positions.repeat_interleave(len(index), 0))
-        model(images.to(_device(model)))
-    finally:
-        for h in handles:
-            h.remove()
-    o, q = len(index), len(positions)
-    same_obj = ~torch.eye(q, dtype=torch.bool)
-    same_pos = ~torch.eye(o, dtype=torch.bool)
-    result = {}
-    for name, _ in layers:
-        if name not in captured:
-            raise ValueError(f"`layers` must output tensors, but {name!r} gave none.")
-        z = F.normalize(captured[name], dim=1).reshape(q, o, -1)
-        across_pos = torch.einsum("qod,pod->opq", z, z)[:, same_obj].mean()  # object fixed
-        across_obj = torch.einsum("qod,qpd->qop", z, z)[:, same_pos].mean()  # position fixed
-        result[name] = (across_pos - across_obj).item()
-    return result
+        change = max(change, (out - base.repeat(len(chunk), 1)).abs().max().item())
+    return change, base.std().item() if base.numel() > 1 else 0.0
