@@ -27,12 +27,12 @@ KEYS = ("image_id", "boxes", "labels", "masks")
 COUNTS = (3, 0, 2, 4, 0, 1, 3, 0)  # three images without annotations (wrapper: {"image_id"})
 
 
-def coco_loader(root, jitter, relocate=True, keys=KEYS):
+def coco_loader(root, jitter, keys=KEYS):
     images, annotations = write_coco(root, COUNTS)
     transforms = v2.Compose([
         v2.ToImage(),
         AddEmptyObjects(),
-        *([RandomRelocate("mean", num_objects=1, shift_px=6, min_inside=0.5)] if relocate else []),
+        RandomRelocate("mean", num_objects=1, shift_px=6, min_inside=0.5),
         v2.ToDtype(torch.float32, scale=True),
         v2.SanitizeBoundingBoxes(),
         v2.ToPureTensor(),
@@ -92,9 +92,8 @@ def test_coco_to_mask_rcnn_step(tmp_path, jitter) -> None:
 
 def test_the_wrappers_area_and_iscrowd_lists(tmp_path) -> None:
     """The wrapper gives ``area`` and ``iscrowd`` as lists: they stay lists, ``area`` becomes
-    every mask's pixel count and ``iscrowd`` follows its objects. (Without RandomRelocate: its
-    torchvision adapter takes ``area`` only as a tensor.)"""
-    loader, _ = coco_loader(tmp_path, False, relocate=False, keys=(*KEYS, "area", "iscrowd"))
+    every mask's pixel count and ``iscrowd`` follows its objects, through RandomRelocate too."""
+    loader, _ = coco_loader(tmp_path, False, keys=(*KEYS, "area", "iscrowd"))
     torch.manual_seed(0)
     for _, targets in loader:
         for target in targets:
