@@ -56,8 +56,8 @@ class CopyPasteCollate:
             uniformly random number from 1 to all of them), ``"all"``, ``n`` or ``(low, high)``
             (a random number in that range), never more than the partner has.
         p: probability that an image receives anything.
-        blend: ``"hard"``, ``"feather"``, ``"laplacian"`` or ``"poisson"``
-            (see :func:`shiftaug.functional.blend_images`).
+        blend: ``"hard"`` (default), ``"antialias"``, ``"feather"``,
+            ``"laplacian"`` or ``"poisson"`` (see :func:`shiftaug.functional.blend_images`).
         sigma: Gaussian std in pixels for ``"feather"``.
         levels: pyramid levels for ``"laplacian"``.
         iterations: conjugate-gradient iterations for ``"poisson"``.

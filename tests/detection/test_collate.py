@@ -169,10 +169,11 @@ def test_inputs_are_not_modified() -> None:
             )
 
 
-def test_feather_blend_matches_blend_images_per_image() -> None:
+@pytest.mark.parametrize("blend, options", [("feather", {"sigma": 2.0}), ("antialias", {})])
+def test_soft_blends_match_blend_images_per_image(blend: str, options: dict[str, Any]) -> None:
     samples = batch([3, 4, 2], sizes=[(28, 28)])
     collate = CopyPasteCollate(
-        "all", blend="feather", sigma=2.0, generator=torch.Generator().manual_seed(1)
+        "all", blend=blend, **options, generator=torch.Generator().manual_seed(1)
     )
     images, _ = collate(samples)
     params = collate.last_params
@@ -182,9 +183,10 @@ def test_feather_blend_matches_blend_images_per_image() -> None:
         rows = torch.nonzero(params.chosen[n]).flatten()
         union = (partner[1]["masks"][rows] != 0).any(0)
         expected = blend_images(
-            samples[n][0][None], partner[0][None], union[None, None], mode="feather", sigma=2.0
+            samples[n][0][None], partner[0][None], union[None, None], mode=blend, **options
         )[0]
         torch.testing.assert_close(image, expected)
+        assert not torch.equal(image, torch.where(union, partner[0], samples[n][0]))  # not hard
 
 
 def test_draws_respect_the_count_rule() -> None:
