@@ -185,7 +185,15 @@ class CopyPasteCollate:
     def make_params(
         self, counts: Sequence[int], *, generator: torch.Generator | None = None
     ) -> CopyPasteParams:
-        """Draw partners and pasted objects for samples holding ``counts`` objects each."""
+        """Draw partners and pasted objects for samples holding ``counts`` objects each.
+
+        Args:
+            counts: the number of objects of each sample of the batch (after jitter).
+            generator: random source (default: the collate's, else torch's global one).
+
+        Returns:
+            The draw, to replay with ``collate(samples, params=...)``.
+        """
         generator = generator if generator is not None else self._generator()
         device = generator.device if generator is not None else torch.device("cpu")
         batch, most = len(counts), max(counts, default=0)

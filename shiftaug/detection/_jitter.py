@@ -110,7 +110,15 @@ class LargeScaleJitter:
         self.generator = generator
 
     def make_params(self, batch: int, *, generator: torch.Generator | None = None) -> JitterParams:
-        """Draw factors and crop positions for ``batch`` images."""
+        """Draw factors and crop positions for ``batch`` images.
+
+        Args:
+            batch: the number of images.
+            generator: random source (default: the jitter's, else torch's global one).
+
+        Returns:
+            The draw, to replay with ``jitter(image, target, params=...)`` (one image).
+        """
         generator = generator if generator is not None else self.generator
         device = generator.device if generator is not None else torch.device("cpu")
         unit = torch.rand(batch, 3, generator=generator, device=device, dtype=torch.float64).cpu()
