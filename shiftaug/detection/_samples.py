@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from .._checks import describe
-from ..functional import convert_boxes
+from ..functional._boxes import convert_boxes_
 
 __all__ = ["OBJECT_KEYS", "Layout", "Sample", "entry_count", "parse_samples", "select", "wrap_like"]
 
@@ -198,7 +198,8 @@ def _xyxy(index: int, value: object, box_format: str, device: torch.device | Non
         )
     if not isinstance(value, torch.Tensor) or value.ndim != 2 or value.shape[-1] != 4:
         raise ValueError(f"{name} must be a (K, 4) tensor, but got {describe(value)}.")
-    return convert_boxes(_plain(value, device).to(torch.float32), fmt, "xyxy")
+    # float32 boxes: no overflow check, so no host synchronisation per image (see the module)
+    return convert_boxes_(_plain(value, device).to(torch.float32), fmt, "xyxy", check_values=False)
 
 
 def box_format_of(value: object, default: str) -> str:
@@ -265,7 +266,9 @@ def build_target(
             value: Any = masks if masks is not None else _empty(like, size, device)
         elif key == "boxes":
             value = boxes if boxes is not None else torch.zeros(0, 4, device=device)
-            value = convert_boxes(value, "xyxy", box_format_of(like, layout.box_format))
+            value = convert_boxes_(
+                value, "xyxy", box_format_of(like, layout.box_format), check_values=False
+            )
             value = value.to(like.dtype)
         elif key == "area":
             value = [float(a) for a in area]

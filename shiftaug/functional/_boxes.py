@@ -15,6 +15,7 @@ __all__ = [
     "check_canvas_size",
     "clip_boxes",
     "convert_boxes",
+    "convert_boxes_",
     "masks_to_boxes",
     "translate_boxes",
 ]
@@ -143,6 +144,15 @@ def convert_boxes(boxes: torch.Tensor, source: str, target: str) -> torch.Tensor
         >>> convert_boxes(torch.tensor([[1.0, 2.0, 5.0, 4.0]]), "xyxy", "cxcywh")
         tensor([[3., 3., 4., 2.]])
     """
+    return convert_boxes_(boxes, source, target, check_values=True)
+
+
+def convert_boxes_(
+    boxes: torch.Tensor, source: str, target: str, *, check_values: bool
+) -> torch.Tensor:
+    """:func:`convert_boxes`; ``check_values=False`` skips the float32/float64 overflow check
+    (a host synchronisation on an accelerator) for boxes known to be far inside their range.
+    Integer and half-float results are always checked."""
     _check_boxes("boxes", boxes, "(..., 4)", min_ndim=1)
     source, target = _check_format(source, "source"), _check_format(target, "target")
     if source == target:
@@ -150,7 +160,9 @@ def convert_boxes(boxes: torch.Tensor, source: str, target: str) -> torch.Tensor
     result = _convert(boxes.to(wide_dtype(boxes.dtype)), source, target)
     if not boxes.dtype.is_floating_point:
         result = result.round()
-    return narrow(result, boxes, "boxes", check_values=True, action=f"converted to {target!r}")
+    return narrow(
+        result, boxes, "boxes", check_values=check_values, action=f"converted to {target!r}"
+    )
 
 
 def clip_boxes(boxes: torch.Tensor, canvas_size: tuple[int, int]) -> torch.Tensor:

@@ -193,3 +193,18 @@ def test_masks_to_boxes_of_empty_and_float_masks() -> None:
     soft = torch.zeros(1, 4, 4)
     soft[0, 1, 2] = 0.5
     assert masks_to_boxes(soft)[0].tolist() == [[2.0, 1.0, 3.0, 2.0]]
+
+
+def test_internal_conversions_skip_only_the_float32_overflow_check() -> None:
+    # The transforms and adapters convert their own float32 boxes without reading them back
+    # (no host synchronisation); half floats and integers are checked all the same.
+    from shiftaug.functional._boxes import convert_boxes_
+
+    wide = torch.tensor([[-3e38, 0.0, 3e38, 1.0]])
+    assert convert_boxes_(wide, "xyxy", "xywh", check_values=False)[0, 2].isinf()
+    half = torch.tensor([[60000.0, 0.0, 10000.0, 1.0]], dtype=torch.float16)
+    with pytest.raises(ValueError, match="`boxes` converted to 'xyxy' must stay finite"):
+        convert_boxes_(half, "xywh", "xyxy", check_values=False)
+    small = torch.tensor([[1, 1, 4, 4]], dtype=torch.uint8)
+    with pytest.raises(ValueError, match="must fit their dtype torch.uint8"):
+        convert_boxes_(small, "cxcywh", "xyxy", check_values=False)
