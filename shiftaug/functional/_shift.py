@@ -4,7 +4,8 @@ exact, equivalent whole-pixel shifts of any magnitude."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import numbers
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -45,24 +46,53 @@ def as_shift(
 
 
 def _sequence_to_tensor(shift: object, name: str) -> torch.Tensor:
-    """A list, tuple or NumPy array of shifts as a tensor, with errors that say what is wrong."""
+    """A list, tuple or NumPy array of shifts as a tensor, with errors that say what is wrong.
+
+    Python numbers keep their precision: floats become float64 (float32 would turn
+    ``16777217.0`` into ``16777216``), ints int64; NumPy arrays of numbers keep their dtype.
+    """
+    if isinstance(shift, np.ndarray) and shift.dtype.kind in "iuf":
+        return torch.from_numpy(np.ascontiguousarray(shift))
     expectation = (
         f"`{name}` must be a tensor or a (nested) sequence of numbers of shape (*batch, 2)"
     )
-    try:
-        tensor = torch.as_tensor(shift)
-    except TypeError:
-        raise TypeError(f"{expectation}, but got {describe(shift)}.") from None
-    except ValueError:  # ragged nesting
-        raise ValueError(f"{expectation}, but got the ragged {describe(shift)}.") from None
-    except RuntimeError:  # Python ints beyond int64
-        raise ValueError(
-            f"`{name}` must hold integers within int64 (|v| < 2**63; give larger shifts as "
-            f"floats), but got {describe(shift)}."
-        ) from None
-    if tensor.dtype == torch.bool or tensor.is_complex():
-        raise TypeError(f"`{name}` must hold real numbers, but got {describe(shift)}.")
-    return tensor
+    leaves: list[int | float] = []
+    _walk(shift, leaves, name, expectation, shift)
+    dtype = torch.int64 if all(isinstance(v, int) for v in leaves) else torch.float64
+    return torch.tensor(_rebuild(shift, iter(leaves)), dtype=dtype)
+
+
+def _walk(
+    value: object, leaves: list[int | float], name: str, expectation: str, whole: object
+) -> tuple[int, ...]:
+    """Collect the numbers of a nested sequence (as Python ints and floats) and return its
+    shape; a ``TypeError`` for a non-number, a ``ValueError`` for ragged nesting or an int
+    beyond int64."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        shapes = {_walk(item, leaves, name, expectation, whole) for item in value}
+        if len(shapes) > 1:
+            raise ValueError(f"{expectation}, but got the ragged {describe(whole)}.")
+        return (len(value), *(shapes.pop() if shapes else ()))
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{expectation}, but got {describe(whole)} (holding {value!r}).")
+    if isinstance(value, numbers.Integral):
+        number = int(value)
+        if not -(2**63) <= number < 2**63:
+            raise ValueError(
+                f"`{name}` must hold integers within int64 (|v| < 2**63; give larger shifts as "
+                f"floats), but got {describe(whole)}."
+            )
+        leaves.append(number)
+    else:
+        leaves.append(float(value))
+    return ()
+
+
+def _rebuild(value: object, leaves: Iterator[int | float]) -> object:
+    """``value``'s nesting with its numbers replaced by ``leaves`` (in order)."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_rebuild(item, leaves) for item in value]
+    return next(leaves)
 
 
 def broadcast_shift(

@@ -3,10 +3,12 @@ at the limits of a dtype, memory formats, zero-size inputs, the padding defaults
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 import torch
 
-from shiftaug.functional import PADDING_MODES, translate_image, translate_mask
+from shiftaug.functional import PADDING_MODES, translate_image, translate_keypoints, translate_mask
 from tests.checkers import all_dtypes, assert_same_bits
 from tests.references import BITS, bits_reference, python_shift
 
@@ -244,6 +246,19 @@ def test_numpy_numbers_arrays_and_shifts_are_accepted() -> None:
         assert torch.equal(translate_image(image, np.array([[1, 0]] * 3), fill=fill), expected)
     with pytest.raises(TypeError, match="`fill` must be a number or a sequence of numbers"):
         translate_image(image, [1, 0], fill=np.array(["a", "b"]))
+
+
+def test_python_float_shifts_keep_their_precision() -> None:
+    # Lists of Python floats used to become float32: 16777217.0 turned into 16777216 (a wrong
+    # roll) and a float64 keypoint moved by 0.1 landed on 0.10000000149.
+    row = torch.arange(5.0).view(1, 1, 1, 5)
+    rolled = translate_image(row, [16777217.0, 0.0], padding_mode="circular")
+    assert torch.equal(rolled, torch.roll(row, 16777217 % 5, -1))
+    keypoints = torch.zeros(1, 2, dtype=torch.float64)
+    moved, _ = translate_keypoints(keypoints, [0.1, 2.0**60 + 2.0**8], canvas_size=(4, 4))
+    assert moved.tolist() == [[0.1, 2.0**60 + 2.0**8]]  # Python's float arithmetic
+    fractional = translate_image(row, [Fraction(3, 2), 0], padding_mode="circular")
+    assert torch.equal(fractional, torch.roll(row, 2, -1))  # 1.5 rounds half to even
 
 
 @pytest.mark.parametrize("dtype", FLOATS)

@@ -253,7 +253,14 @@ def test_rejects_empty_spatial_size() -> None:
         (torch.tensor([[float("nan"), 0.0], [0.0, 0.0]]), ValueError, "`shift` must be finite"),
         (torch.tensor([[float("inf"), 0.0], [0.0, 0.0]]), ValueError, "`shift` must be finite"),
         (torch.tensor([True, False]), TypeError, "`shift` must be a real-valued tensor"),
-        ([[1, "a"], [0, 0]], TypeError, "`shift` must be a tensor or a"),
+        ([[1, "a"], [0, 0]], TypeError, "`shift` must be a tensor or a.*holding 'a'"),
+        # Each used to get another branch's message ("ragged", "integers within int64").
+        (["a", 0], TypeError, r"`shift` must be a tensor or a \(nested\) sequence .*holding 'a'"),
+        ([None, 1], TypeError, r"but got \[None, 1\] \(holding None\)"),
+        ([True, 0], TypeError, r"\(holding True\)"),
+        ([[1, 2], [3]], ValueError, r"but got the ragged \[\[1, 2\], \[3\]\]"),
+        ([2**70, 0], ValueError, r"`shift` must hold integers within int64 \(\|v\| < 2\*\*63"),
+        ([[0, -(2**64)], [0, 0]], ValueError, "`shift` must hold integers within int64"),
     ],
 )
 def test_rejects_bad_shift(shift: object, error: type[Exception], message: str) -> None:
