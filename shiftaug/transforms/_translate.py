@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .._checks import check_choice, check_real, describe
@@ -118,7 +119,7 @@ class RandomTranslate(RandomTransform):
         self.distribution = check_choice("distribution", distribution, DISTRIBUTIONS)
         # Channel count and dtype are unknown until the first call; check what can be checked.
         normalize_fill(self.fill, self.padding_mode, torch.float64, _fill_len(self.fill))
-        if isinstance(self.fill, torch.Tensor):  # read once, not at every call (a device sync)
+        if isinstance(self.fill, (torch.Tensor, np.ndarray)):  # read once (a device sync)
             self.fill = self.fill.tolist()
         self.mask_fill = mask_fill
         self.mask_padding_mode = mask_padding_mode
@@ -316,8 +317,8 @@ class RandomTranslate(RandomTransform):
 def _fill_len(fill: object) -> int:
     if isinstance(fill, (list, tuple)):
         return len(fill)
-    if isinstance(fill, torch.Tensor) and fill.ndim == 1:
-        return fill.shape[0]
+    if isinstance(fill, (torch.Tensor, np.ndarray)) and fill.ndim == 1:
+        return int(fill.shape[0])
     return 1
 
 

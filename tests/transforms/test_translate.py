@@ -301,3 +301,21 @@ def test_a_pixel_range_without_a_whole_pixel_fails_at_construction() -> None:
     with pytest.raises(ValueError, match=r"`shift_frac` must hold a whole pixel .* \(4, 4\)"):
         fraction(torch.rand(1, 1, 4, 4))
     assert fraction(torch.rand(1, 1, 10, 10)).shape == (1, 1, 10, 10)
+
+
+def test_fill_may_be_a_numpy_array_or_scalar_like_a_list() -> None:
+    # A per-channel NumPy fill used to fail at construction ("1 or C=1 values").
+    import numpy as np
+
+    images = torch.rand(2, 3, 4, 5, generator=torch.Generator().manual_seed(1))
+    params = TranslateParams(
+        torch.tensor([[2.0, 0.0], [0.0, -1.0]]), torch.ones(2, dtype=torch.bool), (4, 5)
+    )
+    expected = RandomTranslate(shift_px=1, fill=[1.0, 2.0, 3.0])(images, params=params)
+    for fill in (np.array([1.0, 2.0, 3.0]), np.array([1, 2, 3], dtype=np.int16)):
+        t = RandomTranslate(shift_px=1, fill=fill)
+        assert t.fill == [1, 2, 3] and torch.equal(t(images, params=params), expected)
+    scalar = RandomTranslate(shift_px=1, fill=np.float32(2.5))(images, params=params)
+    assert torch.equal(scalar, translate_image(images, params.shift, fill=2.5))
+    with pytest.raises(ValueError, match=r"`fill` must have 1 or C=3 values, but got 2"):
+        RandomTranslate(shift_px=1, fill=np.array([1.0, 2.0]))(images)
