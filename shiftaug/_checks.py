@@ -193,20 +193,42 @@ def check_generator(name: str, value: Any) -> torch.Generator | None:
 
 
 def parse_device(name: str, value: Any) -> torch.device | None:
-    """Check that ``value`` is ``None``, a :class:`torch.device` or a device string; return the
-    device (``None`` stays ``None``)."""
-    if value is None or isinstance(value, torch.device):
+    """Check that ``value`` is ``None``, a :class:`torch.device` or a device string naming a
+    device this machine has; return the device (``None`` stays ``None``)."""
+    if value is None:
         return value
-    if not isinstance(value, str):
+    if isinstance(value, torch.device):
+        device = value
+    elif isinstance(value, str):
+        try:
+            device = torch.device(value)
+        except RuntimeError:
+            raise ValueError(
+                f"`{name}` must name a device such as 'cpu' or 'cuda:0', but got {value!r}."
+            ) from None
+    else:
         raise TypeError(
             f"`{name}` must be a torch.device, a device string or None, but got {describe(value)}."
         )
-    try:
-        return torch.device(value)
-    except RuntimeError:
+    _check_available(name, device)
+    return device
+
+
+def _check_available(name: str, device: torch.device) -> None:
+    """A ``ValueError`` naming ``name`` for a CUDA/MPS device this machine lacks (torch would
+    fail later with a driver message that names no argument)."""
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0 or (device.index is not None and device.index >= count):
+            have = f"{count} CUDA device(s)" if count else "no CUDA device"
+            raise ValueError(
+                f"`{name}` must name a device this machine has, but got {str(device)!r} "
+                f"({have} available)."
+            )
+    elif device.type == "mps" and not torch.backends.mps.is_available():
         raise ValueError(
-            f"`{name}` must name a device such as 'cpu' or 'cuda:0', but got {value!r}."
-        ) from None
+            f"`{name}` must name a device this machine has, but got 'mps' (MPS is not available)."
+        )
 
 
 def check_size(name: str, value: Any) -> tuple[int, int]:

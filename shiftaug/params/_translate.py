@@ -127,7 +127,8 @@ class TranslateParams:
         """The same parameters on ``device``.
 
         Args:
-            device: a :class:`torch.device` or a device string such as ``"cuda:0"``.
+            device: a :class:`torch.device` or a device string such as ``"cuda:0"``, of a
+                device this machine has.
         """
         target = parse_device("device", device)
         return self._derived(shift=self.shift.to(target), applied=self.applied.to(target))
@@ -146,9 +147,12 @@ class TranslateParams:
                     f"but got {index}."
                 )
             index = slice(index, index + 1 if index != -1 else None)
-        elif not isinstance(index, (slice, torch.Tensor)):
+        elif not isinstance(index, (slice, torch.Tensor)) or (
+            isinstance(index, torch.Tensor) and (index.is_floating_point() or index.is_complex())
+        ):
             raise TypeError(
-                f"`index` must be an int, a slice or a tensor, but got {describe(index)}."
+                "`index` must be an int, a slice or an integer or bool tensor, but got "
+                f"{describe(index)}."
             )
         return self._derived(shift=self.shift[index], applied=self.applied[index])
 
@@ -263,7 +267,8 @@ def sample_translate(
         same_on_batch: a bool: one draw (including the ``p`` coin) shared by the whole batch.
         generator: a :class:`torch.Generator` or ``None`` (torch's global one); draws happen on
             its device and are moved to ``device``.
-        device: where the parameters live (the images' device); defaults to the CPU.
+        device: where the parameters live (the images' device); defaults to the CPU. A CUDA
+            or MPS device this machine lacks is a ``ValueError``.
 
     Raises:
         TypeError: an argument of the wrong type (``generator="g"``, ``same_on_batch="no"``).

@@ -135,11 +135,32 @@ def test_select_and_to_check_their_arguments() -> None:
     assert torch.equal(record.select(-4).shift, record.shift[:1])
     with pytest.raises(IndexError, match=r"`index` must lie in \[-4, 4\) for 4 samples, but got 4"):
         record.select(4)  # used to return an empty record
-    with pytest.raises(TypeError, match="`index` must be an int, a slice or a tensor"):
+    with pytest.raises(TypeError, match="`index` must be an int, a slice or an integer or bool"):
         record.select("0")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"or bool tensor, but got a tensor .* torch.float32"):
+        record.select(torch.tensor([0.5]))  # used to be torch's IndexError
+    assert torch.equal(record.select(torch.tensor([3, 1])).shift, record.shift[[3, 1]])
     with pytest.raises(ValueError, match="`device` must name a device"):
         record.to("gpu0")
     assert len(record.select(slice(1, 3))) == 2 and len(record.inverse()) == 4
+
+
+def test_a_device_this_machine_lacks_is_a_named_error() -> None:
+    # It used to reach torch's driver error ("Found no NVIDIA driver"), naming no argument.
+    missing = f"cuda:{torch.cuda.device_count() + 3}"
+    pattern = rf"`device` must name a device this machine has, but got '{missing}' \("
+    with pytest.raises(ValueError, match=pattern):
+        sample_translate(2, (4, 4), shift_px=1, device=missing)
+    with pytest.raises(ValueError, match=pattern):
+        sample_translate(2, (4, 4), shift_px=1, device=torch.device(missing))
+    record = sample_translate(2, (4, 4), shift_px=1)
+    with pytest.raises(ValueError, match=pattern):
+        record.to(missing)
+    if not torch.backends.mps.is_available():
+        with pytest.raises(ValueError, match=r"but got 'mps' \(MPS is not available\)"):
+            record.to("mps")
+    assert record.to("cpu").shift.device.type == "cpu"
+    assert sample_translate(2, (4, 4), shift_px=1, device="meta").shift.is_meta
 
 
 def test_sampler_accepts_numpy_numbers() -> None:
