@@ -35,6 +35,15 @@ def as_shift(
             f"`{name}` must be a tensor or a sequence (dx, dy) of numbers, but got "
             f"{type(shift).__name__}."
         )
+    if tensor.dtype == torch.uint64:  # int64 holds the reductions below; 2**63 and up do not fit
+        signed = tensor.view(torch.int64)  # the same bits: values >= 2**63 read as negative
+        if bool((signed < 0).any()):
+            raise ValueError(
+                f"`{name}` must hold integers within int64 (|v| < 2**63; give larger shifts as "
+                f"floats), but got a uint64 tensor holding values such as "
+                f"{[v % 2**64 for v in signed[signed < 0][:3].tolist()]}."
+            )
+        tensor = signed
     if tensor.ndim == 0 or tensor.shape[-1] != 2:
         raise ValueError(
             f"`{name}` must have shape (*batch, 2) holding (dx, dy), but got shape "

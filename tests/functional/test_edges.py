@@ -261,6 +261,19 @@ def test_python_float_shifts_keep_their_precision() -> None:
     assert torch.equal(fractional, torch.roll(row, 2, -1))  # 1.5 rounds half to even
 
 
+def test_unsigned_shifts_are_exact_or_a_named_error() -> None:
+    # A uint64 shift of 2**64 - 1 used to wrap to -1 in int64 and roll by the wrong amount.
+    row = torch.arange(7.0).view(1, 1, 1, 7)
+    for value, dtype in ((2**32 - 1, torch.uint32), (2**63 - 5, torch.uint64), (9, torch.uint16)):
+        shift = torch.tensor([value, 0], dtype=dtype)
+        out = translate_image(row, shift, padding_mode="circular")
+        assert torch.equal(out, torch.roll(row, value % 7, -1)), dtype
+    with pytest.raises(
+        ValueError, match=r"`shift` must hold integers within int64 .* \[18446744073709551615\]"
+    ):
+        translate_image(row, torch.tensor([2**64 - 1, 0], dtype=torch.uint64))
+
+
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("fill", [None, -0.0, 1.5, (1.0, 2.0)])
 def test_channels_last_batches_are_shifted_in_place_of_layout_bit_for_bit(
