@@ -160,7 +160,9 @@ def instance_scenes(
 
 # --- Fuzzing strategies: any dtype, any memory layout, special values, huge shifts ----------
 
-SHIFT_DTYPES = (torch.int64, torch.int32, torch.float16, torch.float32, torch.float64)
+SHIFT_DTYPES = (
+    torch.int64, torch.int32, torch.uint8, torch.uint32, torch.float16, torch.float32, torch.float64,
+)  # fmt: skip
 TARGET_DTYPES = (
     torch.uint8, torch.int16, torch.int32, torch.int64,
     torch.float16, torch.bfloat16, torch.float32, torch.float64,
