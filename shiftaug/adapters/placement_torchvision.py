@@ -10,6 +10,7 @@ They take torchvision's detection / instance-segmentation samples, ``(image, tar
         "labels": torch.Tensor,            # (K,), optional: follows its object
         "keypoints": tv_tensors.KeyPoints, # (K, P, 2), optional: moves with its object
         "area": torch.Tensor,              # (K,), optional: recomputed where a mask changed
+                                           #   (one image's may be a list, as COCO's wrapper gives)
         "iscrowd": torch.Tensor,           # (K,), optional: follows its object
     }
 
@@ -225,9 +226,17 @@ def _follow(value: Any, record: PlacementRecord, batched: bool) -> Any:
 
 
 def _area(area: Any, before: torch.Tensor, after: torch.Tensor, batched: bool) -> Any:
-    """``area`` with the pixel count of every object whose mask changed (pasted ones too)."""
+    """``area`` with the pixel count of every object whose mask changed (pasted ones too).
+
+    One image's ``area`` may be a list (torchvision's COCO wrapper gives one); it stays a list.
+    """
+    if not batched and isinstance(area, (list, tuple)):
+        values = torch.tensor([float(value) for value in area], dtype=torch.float64)
+        return type(area)(_area(values, before, after, batched).tolist())
     if not isinstance(area, torch.Tensor):
-        raise TypeError(f"`target['area']` must be a tensor, but got {describe(area)}.")
+        raise TypeError(
+            f"`target['area']` must be a tensor (or a list for one image), but got {describe(area)}."
+        )
     if not batched:
         before, after = before[None], after[None]
         area = area[None]

@@ -67,6 +67,25 @@ def test_dropped_objects_leave_every_per_object_entry(options: dict[str, Any]) -
     assert len(out["boxes"]) == int(keep.sum())
 
 
+def test_one_images_area_may_be_a_list_as_cocos_wrapper_gives() -> None:
+    images, masks = rect_scene(batch=1)
+    target = _target(masks[0])
+    listed = {**target, "area": target["area"].tolist(), "iscrowd": target["iscrowd"].tolist()}
+    t = RandomRelocate("mean", num_objects="all", shift_px=((3, 3), 0))  # every area recomputed
+    torch.manual_seed(0)
+    _, expected = t(images[0], target)
+    torch.manual_seed(0)
+    _, out = t(images[0], listed)
+    assert isinstance(out["area"], list) and isinstance(out["iscrowd"], list)
+    assert out["area"] == expected["area"].tolist() != listed["area"]
+    assert out["iscrowd"] == expected["iscrowd"].tolist()
+    batch = {"masks": masks, "area": [1.0] * masks.shape[1]}
+    with pytest.raises(TypeError, match=r"`target\['area'\]` must be a tensor \(or a list for one"):
+        RandomRelocate("mean", shift_px=3)(images, batch)
+    with pytest.raises(TypeError, match=r"`target\['area'\]` must be a tensor .* but got 'big'"):
+        RandomRelocate("mean", shift_px=3)(images[0], {**target, "area": "big"})
+
+
 def test_pasted_slots_copy_their_source_objects_entries() -> None:
     images, masks = rect_scene(batch=4)
     target = {
