@@ -79,7 +79,8 @@ def paste_pixels(
 
     With ``antialias`` each object also gets the soft one-pixel halo of
     :func:`~shiftaug.functional.blend_images`' mode ``"antialias"``, round after round, as if
-    the rounds were blended one after the other (:func:`~shiftaug.functional._antialias.paste_halos`).
+    the rounds were blended one after the other (:func:`~shiftaug.functional._antialias.paste_halos`;
+    six more host synchronisations, whatever the number of rounds).
 
     Args:
         out: ``(N, C, H, W)`` contiguous canvases, written in place.
