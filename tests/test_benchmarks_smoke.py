@@ -108,3 +108,14 @@ def test_placement_redraw_writes_where_asked(
     bench = _load("placement", monkeypatch)
     assert bench.redraw("placement", tmp_path) == tmp_path / "placement.png"
     assert (tmp_path / "placement.png").stat().st_size > 10_000
+
+
+def test_the_fill_figure_is_drawn_from_the_json_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    common = _load("common", monkeypatch)
+    bench = _load("_fill_quality", monkeypatch)
+    summary = common.read_results(RESULTS / "placement_fill.json")[1]["summary"]
+    assert set(summary["psnr_db"]) == set(summary["images_per_s"])
+    bench.plot(summary, tmp_path / "placement_fill.png")
+    assert (tmp_path / "placement_fill.png").stat().st_size > 10_000
