@@ -98,3 +98,17 @@ def test_objects_on_the_frame_border_and_overlapping_rounds(dtype: torch.dtype) 
     out = canvas.clone()
     paste_pixels(out, images, masks, masks_to_boxes(masks)[0], index, shift, placed, antialias=True)
     assert torch.equal(out, _dense(canvas, images, masks, index, shift, placed))
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+def test_cuda_matches_cpu(dtype: torch.dtype) -> None:
+    for seed in range(8):
+        canvas, images, masks, index, shift, placed = _layout(seed, dtype)
+        boxes = masks_to_boxes(masks)[0]
+        cpu = canvas.clone()
+        paste_pixels(cpu, images, masks, boxes, index, shift, placed, antialias=True)
+        gpu = canvas.cuda()
+        args = (t.cuda() for t in (images, masks, boxes, index, shift, placed))
+        paste_pixels(gpu, *args, antialias=True)
+        torch.testing.assert_close(gpu.cpu(), cpu)
