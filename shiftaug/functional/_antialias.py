@@ -51,14 +51,14 @@ def paste_halos(
         return
     channels, height, width = out.shape[-3:]
     plane = height * width
-    entry, y, x, known, inside = _halo(source_masks, kept, moves, rounds, (height, width))
+    entry, y, x, known, inside, origin = _halo(source_masks, kept, moves, rounds, (height, width))
     image = image_of.index_select(0, entry)
     at = image * plane + y * width + x
     live = torch.nonzero(entry.remainder(rounds) > top.view(-1).take(at)).flatten()
-    entry, y, x, known, inside, image = (
-        t.index_select(0, live) for t in (entry, y, x, known, inside, image)
+    entry, y, x, known, inside, image, origin = (
+        t.index_select(0, live) for t in (entry, y, x, known, inside, image, origin)
     )
-    colour, alpha = _colours(source, entry, (y, x), (known, inside), moves, source_masks.shape[1])
+    colour, alpha = _colours(source, entry, origin, (known, inside), which, source_masks.shape[1])
     step = torch.arange(channels, device=out.device) * plane
     destination = (image * (channels * plane) + y * width + x)[:, None] + step
     sizes = torch.bincount(entry.remainder(rounds), minlength=rounds).tolist()
@@ -76,32 +76,33 @@ def paste_halos(
 def _colours(
     source: torch.Tensor,
     entry: torch.Tensor,
-    where: tuple[torch.Tensor, torch.Tensor],
+    origin: torch.Tensor,
     neighbours: tuple[torch.Tensor, torch.Tensor],
-    moves: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    which: torch.Tensor,
     slots: int,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The halo's ``(colour (Q, C), alpha (Q, 1))``: the mean source colour of the ``known``
     object pixels among the 3x3 neighbours (``inside (Q, 9)``), summed in row-major order as
-    :func:`~shiftaug.functional._blend.halo` does, and opacity ``known / 18``."""
-    which, move, _ = moves
-    (y, x), (known, inside) = where, neighbours
+    :func:`~shiftaug.functional._blend.halo` does, and opacity ``known / 18``. ``origin``: each
+    halo pixel's place in the flat source masks (``which * H * W + y * W + x``, moved back)."""
+    known, inside = neighbours
     channels, height, width = source.shape[-3:]
     plane = height * width
     compute = torch.float64 if source.dtype == torch.float64 else torch.float32
-    window = torch.tensor(_WINDOW_AT, device=source.device)  # (9, 2)
-    shift = move.index_select(0, entry)
-    picture = torch.div(which.index_select(0, entry), max(slots, 1), rounding_mode="floor")
-    sy = (y[:, None] + window[:, 0] - 1 - shift[:, 1:]).clamp(0, height - 1)
-    sx = (x[:, None] + window[:, 1] - 1 - shift[:, :1]).clamp(0, width - 1)
-    src = (picture * (channels * plane))[:, None] + sy * width + sx  # (Q, 9)
+    object_of = which.index_select(0, entry)
+    picture = torch.div(object_of, max(slots, 1), rounding_mode="floor")
+    first = picture * (channels * plane) + origin - object_of * plane  # channel 0 of the image
+    window = torch.tensor(_WINDOW_AT, device=source.device) - 1
     step = torch.arange(channels, device=source.device) * plane
-    value = source.reshape(-1).index_select(0, (src[..., None] + step).flatten())
-    values = torch.where(inside[..., None], value.view(*src.shape, channels).to(compute), 0.0)
-    total = torch.zeros(entry.shape[0], channels, dtype=compute, device=source.device)
+    # Object neighbours lie in the object's own frame; the others are read anywhere, then zeroed.
+    # Channels first (C, Q, 9): broadcasting over the outer dimension is the fast one.
+    src = step[:, None, None] + (first[:, None] + window[:, 0] * width + window[:, 1])
+    value = source.reshape(-1).take(src.clamp_(0, max(source.numel() - 1, 0)))
+    values = value.to(compute).masked_fill_(~inside, 0.0)
+    total = torch.zeros(channels, entry.shape[0], dtype=compute, device=source.device)
     for k in range(len(_WINDOW_AT)):
-        total = total + values[:, k]
-    return total / known[:, None].to(compute), (known.to(compute) / 18)[:, None]
+        total = total + values[..., k]
+    return total.t() / known[:, None].to(compute), (known.to(compute) / 18)[:, None]
 
 
 def _halo(
@@ -111,9 +112,10 @@ def _halo(
     rounds: int,
     frame: tuple[int, int],
 ) -> tuple[torch.Tensor, ...]:
-    """The halo pixels of every entry, grouped by round: ``(entry, y, x, known, inside)``,
-    with ``known`` the count of object pixels among the 3x3 neighbours (1-8) and ``inside``
-    ``(Q, 9)`` bool which of them (row-major) are object pixels."""
+    """The halo pixels of every entry, grouped by round: ``(entry, y, x, known, inside,
+    origin)``, with ``known`` the count of object pixels among the 3x3 neighbours (1-8),
+    ``inside`` ``(Q, 9)`` bool which of them (row-major) are object pixels and ``origin`` the
+    pixel's place in the flat source masks, moved back (possibly outside the frame)."""
     low, size = kept
     which, move, _ = moves
     height, width = frame
@@ -134,8 +136,8 @@ def _halo(
     width_at = row_width.index_select(0, row)
     member = (column >= box_row.index_select(0, row)) & (column < width_at - 2)
     masks = source_masks.reshape(-1)
-    at = (source_row.index_select(0, row) + column).clamp(0, max(masks.numel() - 1, 0))
-    member &= masks.take(at)
+    origin = source_row.index_select(0, row) + column  # in the flat source masks
+    member &= masks.take(origin.clamp(0, max(masks.numel() - 1, 0)))
     count = _count(member, width_at)
     # Candidates: the ring one pixel around the box, whose neighbours all lie in the window,
     # inside the frame, not object pixels themselves.
@@ -152,7 +154,7 @@ def _halo(
     return (
         live.index_select(0, row_of.index_select(0, found_row)), y.index_select(0, found_row),
         x0.index_select(0, found_row) + column.index_select(0, found),
-        count.index_select(0, found), member.take(near),
+        count.index_select(0, found), member.take(near), origin.index_select(0, found),
     )  # fmt: skip
 
 
