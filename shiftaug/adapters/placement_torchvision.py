@@ -34,6 +34,7 @@ import torch
 
 from .._checks import describe
 from ..functional._boxes import convert_boxes_
+from ..functional._wide import narrow
 from ._common import missing_framework, single_thread_after_fork
 from ._placement_binding import (
     BOX_TOLERANCE,
@@ -137,7 +138,13 @@ class _PlacementTransform(ShiftaugTransform):
             boxes = target["boxes"]
             box_format = _box_format(boxes)
             moved = convert_boxes_(out.boxes, "xyxy", box_format, check_values=False)
-            moved = moved[keep].to(boxes.dtype)
+            moved = narrow(
+                moved[keep],
+                boxes,
+                "target['boxes']",
+                check_values=False,
+                action="moved by the placement",
+            )
             new["boxes"] = tv_tensors.wrap(moved, like=boxes) if _is_tv(boxes) else moved
         if out.labels is not None:
             new["labels"] = out.labels[keep]

@@ -18,6 +18,7 @@ import torch
 
 from .._checks import describe
 from ..functional._boxes import convert_boxes_
+from ..functional._wide import narrow
 
 __all__ = ["OBJECT_KEYS", "Layout", "Sample", "entry_count", "parse_samples", "select", "wrap_like"]
 
@@ -269,7 +270,9 @@ def build_target(
             value = convert_boxes_(
                 value, "xyxy", box_format_of(like, layout.box_format), check_values=False
             )
-            value = value.to(like.dtype)
+            value = narrow(
+                value, like, f"target['{key}']", check_values=False, action="after pasting"
+            )
         elif key == "area":
             value = [float(a) for a in area]
             if isinstance(like, torch.Tensor):

@@ -139,3 +139,18 @@ def test_objects_without_masks_and_bad_object_keys_are_errors() -> None:
         CopyPaste(object_keys=("labels",))
     with pytest.raises(ValueError, match="must have shape \\(K, H, W\\)"):
         RandomRelocate("mean")(image, {"masks": torch.zeros(SIZE, dtype=torch.bool)})
+
+
+def test_integer_boxes_that_no_longer_fit_their_dtype_are_an_error_not_a_wrap() -> None:
+    image = torch.rand(3, 20, 300)
+    masks = torch.zeros(1, 20, 300, dtype=torch.uint8)
+    masks[0, 5:10, 240:250] = 1
+    t = RandomRelocate("mean", num_objects="all", shift_px=((20, 20), 0))
+    wide = {"masks": masks, "boxes": torch.tensor([[240, 5, 250, 10]], dtype=torch.int16)}
+    assert torch.equal(t(image, wide)[1]["boxes"], torch.tensor([[260, 5, 270, 10]]).short())
+    narrow = {"masks": masks, "boxes": wide["boxes"].to(torch.uint8)}
+    before = narrow["boxes"].clone()
+    match = r"`target\['boxes'\]` moved by the placement must fit their dtype torch.uint8"
+    with pytest.raises(ValueError, match=match):
+        t(image, narrow)
+    assert torch.equal(narrow["boxes"], before)

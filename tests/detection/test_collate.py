@@ -405,3 +405,22 @@ def test_cuda_matches_cpu() -> None:
         assert torch.equal(ta["masks"], tb["masks"].cpu()) and torch.equal(
             ta["boxes"], tb["boxes"].cpu()
         )
+
+
+def test_integer_boxes_that_no_longer_fit_their_dtype_are_an_error_not_a_wrap() -> None:
+    def sample(column: int, dtype: torch.dtype) -> tuple[torch.Tensor, dict[str, Any]]:
+        masks = torch.zeros(1, 20, 300, dtype=torch.uint8)
+        masks[0, 5:10, column : column + 10] = 1
+        boxes = torch.tensor([[column, 5, column + 10, 10]], dtype=dtype)
+        return torch.rand(3, 20, 300), {"masks": masks, "boxes": boxes, "labels": torch.ones(1)}
+
+    collate = CopyPasteCollate("all", p=1.0)
+    _, (_, target) = collate([sample(260, torch.int32), sample(0, torch.int16)])
+    assert target["boxes"].dtype == torch.int16
+    assert target["boxes"].tolist() == [[0, 5, 10, 10], [260, 5, 270, 10]]
+    samples = [sample(260, torch.int32), sample(0, torch.uint8)]
+    before = samples[1][1]["boxes"].clone()
+    match = r"`target\['boxes'\]` after pasting must fit their dtype torch.uint8 \(\[0, 255\]\)"
+    with pytest.raises(ValueError, match=match):
+        collate(samples)
+    assert torch.equal(samples[1][1]["boxes"], before)
