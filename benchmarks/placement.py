@@ -26,6 +26,7 @@ PASS/FAIL with the measured ratio. Results: ``results/placement.{json,md,png}``.
 
     python benchmarks/placement.py               # all suites
     python benchmarks/placement.py --quick       # smoke run
+    python benchmarks/placement.py --redraw      # placement.png from the committed JSON
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from common import RESULTS, Measurement, environment, sync, write_results
+from common import RESULTS, Measurement, environment, plot_spread, read_results, sync, write_results
 
 import shiftaug
 from shiftaug.harness.scenes import Scenes, make_scenes
@@ -247,23 +248,40 @@ def table(measurements: list[Measurement], summaries: dict[str, dict[str, Any]])
     return "\n".join(lines)
 
 
-def plot(measurements: list[Measurement], path: Any) -> None:
+def plot(measurements: list[Measurement], path: Any, threads: int | None = None) -> None:
+    """One panel per suite: images/s of every method (median, IQR whiskers) from 0."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(measurements) + 1))
-    labels = [f"{m.suite}: {m.method}" for m in measurements]
-    colours = [
-        "tab:blue" if m.method.startswith("shiftaug") else "tab:orange" for m in measurements
-    ]
-    ax.barh(labels[::-1], [m.items_per_s for m in measurements][::-1], color=colours[::-1])
-    ax.set_xlabel("images / s (higher is better)")
-    ax.set_title(f"Placement throughput, {BATCH}x3x{SIZE}x{SIZE}, CPU")
-    fig.tight_layout()
+    suites = list(dict.fromkeys(m.suite for m in measurements))
+    rows = [[m for m in measurements if m.suite == suite] for suite in suites]
+    fig, axes = plt.subplots(
+        len(suites), 1, figsize=(9, 0.42 * len(measurements) + 1.2 * len(suites) + 0.6),
+        height_ratios=[len(r) for r in rows], sharex=True, squeeze=False,
+    )  # fmt: skip
+    for axis, suite, found in zip(axes[:, 0], suites, rows, strict=True):
+        ours = [m.method.startswith("shiftaug") for m in found]
+        plot_spread(axis, found, ["tab:blue" if o else "tab:orange" for o in ours], 1.0)
+        axis.set_title(f"{suite} ({found[0].case})", fontsize=9)
+    axes[-1, 0].set_xlabel("images / s (median of the repeats, whiskers: IQR; higher is better)")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in ("tab:blue", "tab:orange")]
+    labels = ["shiftaug, batched", "per-image reference"]
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8)
+    where = f", {threads} torch thread(s)" if threads else ""
+    fig.suptitle(f"Placement throughput on the CPU{where}", fontsize=10)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def redraw(name: str, out: Any = RESULTS) -> Any:
+    """Draw ``<out>/<name>.png`` from the committed ``results/<name>.json``."""
+    measurements, payload = read_results(RESULTS / f"{name}.json")
+    path = out / f"{name}.png"
+    plot(measurements, path, payload["environment"].get("torch_threads"))
+    return path
 
 
 def main() -> int:
@@ -277,7 +295,13 @@ def main() -> int:
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads (default: torch's)"
     )
+    parser.add_argument(
+        "--redraw", action="store_true", help="only redraw results/placement.png from its JSON"
+    )
     args = parser.parse_args()
+    if args.redraw:
+        print(f"wrote {redraw('placement')}")
+        return 0
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(SEED)
@@ -303,7 +327,7 @@ def main() -> int:
     if measurements:
         name = "placement" if not args.threads else f"placement_threads{args.threads}"
         write_results(name, measurements, text, summary=summaries)
-        plot(measurements, RESULTS / f"{name}.png")
+        redraw(name)
     print(f"environment: {environment()['platform']}, torch {torch.__version__}")
     return 0
 

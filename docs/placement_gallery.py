@@ -97,16 +97,16 @@ def gallery() -> None:
             ax.imshow(picture.permute(1, 2, 0).numpy())
             ax.set_xticks([]), ax.set_yticks([])
             if r == 0:
-                ax.set_title(columns[c], fontsize=8)
+                ax.set_title(columns[c], fontsize=10)
             if c == 0:
-                ax.set_ylabel(title, fontsize=8)
+                ax.set_ylabel(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(OUT / "placement_gallery.png", dpi=90)
     plt.close(fig)
 
 
 def blend_figure() -> None:
-    """One coin pasted onto a photo crop with each blending mode."""
+    """One coin pasted onto a photo crop with each blending mode, and a close-up of its edge."""
     photo, masks = coin_photo()
     background = make_scenes(
         1, (150, 160), num_objects=1, kinds=("shapes",), generator=torch.Generator().manual_seed(1)
@@ -115,15 +115,24 @@ def blend_figure() -> None:
     coin = masks[None, :, :150, :160]
     k = int(coin.flatten(2).sum(-1).argmax())
     index, shift, placed = torch.tensor([[k]]), torch.tensor([[[20, 30]]]), torch.tensor([[True]])
+    x0, y0, _, y1 = (int(v) for v in masks_to_boxes(coin[0, k][None])[0][0].tolist())
+    middle = (y0 + y1) // 2 + 30
+    edge = (x0 + 20 - 6, middle - 10, x0 + 20 + 14, middle + 10)  # the pasted coin's left edge
     modes = ("hard", "antialias", "feather", "laplacian", "poisson")
-    fig, axes = plt.subplots(1, len(modes), figsize=(2.4 * len(modes), 2.5))
-    for ax, mode in zip(axes, modes, strict=True):
+    fig, axes = plt.subplots(2, len(modes), figsize=(2.4 * len(modes), 5.0))
+    for c, mode in enumerate(modes):
         options = {"sigma": 1.5} if mode == "feather" else {}
         out, _ = paste_objects(
             background, source, coin, index, shift, placed, blend=mode, **options
         )
-        ax.imshow(out[0].permute(1, 2, 0).clamp(0, 1).numpy())
-        ax.set_title(f'blend="{mode}"', fontsize=9)
+        picture = (out[0].clamp(0, 1) * 255).round().to(torch.uint8)
+        axes[0, c].imshow(picture.permute(1, 2, 0).numpy())
+        axes[0, c].set_title(f'blend="{mode}"', fontsize=10)
+        frame = (edge[0] - 0.5, edge[1] - 0.5), edge[2] - edge[0], edge[3] - edge[1]
+        axes[0, c].add_patch(plt.Rectangle(*frame, fill=False, edgecolor="red", linewidth=1))
+        axes[1, c].imshow(_zoom(picture, edge, 6).permute(1, 2, 0).numpy())
+        axes[1, c].set_title("red square, x6", fontsize=9)
+    for ax in axes.flatten():
         ax.set_xticks([]), ax.set_yticks([])
     fig.tight_layout()
     fig.savefig(OUT / "placement_blend.png", dpi=90)

@@ -14,15 +14,19 @@ from typing import Any
 import torch
 
 __all__ = [
+    "check_bool",
     "check_choice",
     "check_device",
     "check_finite_tensor",
+    "check_generator",
     "check_int",
     "check_probability",
     "check_real",
+    "check_size",
     "check_tensor",
     "describe",
     "get_validate_args",
+    "parse_device",
     "set_validate_args",
 ]
 
@@ -107,11 +111,12 @@ def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
 
 def check_probability(name: str, value: Any) -> float:
     """Check that ``value`` is a real number in [0, 1]; return it as a float."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"`{name}` must be a float in [0, 1], but got {describe(value)}.")
-    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+    number = float(value)
+    if not (math.isfinite(number) and 0.0 <= number <= 1.0):
         raise ValueError(f"`{name}` must be a float in [0, 1], but got {value!r}.")
-    return float(value)
+    return number
 
 
 def _interval(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
@@ -171,3 +176,69 @@ def check_device(name: str, value: torch.Tensor, reference: str, device: torch.d
             f"`{name}` must be on the same device as `{reference}` ({device}), but got "
             f"{value.device}."
         )
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Check that ``value`` is a bool (not merely truthy: ``"no"`` is not ``False``); return it."""
+    if not isinstance(value, bool):
+        raise TypeError(f"`{name}` must be a bool, but got {describe(value)}.")
+    return value
+
+
+def check_generator(name: str, value: Any) -> torch.Generator | None:
+    """Check that ``value`` is a :class:`torch.Generator` or ``None``; return it."""
+    if value is not None and not isinstance(value, torch.Generator):
+        raise TypeError(f"`{name}` must be a torch.Generator or None, but got {describe(value)}.")
+    return value
+
+
+def parse_device(name: str, value: Any) -> torch.device | None:
+    """Check that ``value`` is ``None``, a :class:`torch.device` or a device string naming a
+    device this machine has; return the device (``None`` stays ``None``)."""
+    if value is None:
+        return value
+    if isinstance(value, torch.device):
+        device = value
+    elif isinstance(value, str):
+        try:
+            device = torch.device(value)
+        except RuntimeError:
+            raise ValueError(
+                f"`{name}` must name a device such as 'cpu' or 'cuda:0', but got {value!r}."
+            ) from None
+    else:
+        raise TypeError(
+            f"`{name}` must be a torch.device, a device string or None, but got {describe(value)}."
+        )
+    _check_available(name, device)
+    return device
+
+
+def _check_available(name: str, device: torch.device) -> None:
+    """A ``ValueError`` naming ``name`` for a CUDA/MPS device this machine lacks (torch would
+    fail later with a driver message that names no argument)."""
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0 or (device.index is not None and device.index >= count):
+            have = f"{count} CUDA device(s)" if count else "no CUDA device"
+            raise ValueError(
+                f"`{name}` must name a device this machine has, but got {str(device)!r} "
+                f"({have} available)."
+            )
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(
+            f"`{name}` must name a device this machine has, but got 'mps' (MPS is not available)."
+        )
+
+
+def check_size(name: str, value: Any) -> tuple[int, int]:
+    """Check that ``value`` is an ``(H, W)`` pair of ints >= 1 (a ``torch.Size`` too)."""
+    if (
+        not isinstance(value, (tuple, list))
+        or len(value) != 2
+        or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) for v in value)
+    ):
+        raise TypeError(f"`{name}` must be a pair (H, W) of ints, but got {describe(value)}.")
+    if min(value) <= 0:
+        raise ValueError(f"`{name}` must be a pair (H, W) of ints >= 1, but got {tuple(value)!r}.")
+    return int(value[0]), int(value[1])

@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
-import torch.nn.functional as F
 
+from ._antialias import paste_halos, runs
 from ._boxes import masks_to_boxes
 
 __all__ = [
@@ -78,8 +78,9 @@ def paste_pixels(
     pixels, and to list the visible ones); nothing else waits for the device.
 
     With ``antialias`` each object also gets the soft one-pixel halo of
-    :func:`~shiftaug.functional.blend_images`' mode ``"antialias"``, round after round (then
-    every pasted pixel is written, not only the visible ones).
+    :func:`~shiftaug.functional.blend_images`' mode ``"antialias"``, round after round, as if
+    the rounds were blended one after the other (:func:`~shiftaug.functional._antialias.paste_halos`;
+    six more host synchronisations, whatever the number of rounds).
 
     Args:
         out: ``(N, C, H, W)`` contiguous canvases, written in place.
@@ -141,11 +142,11 @@ def paste_pixels(
     )
     entry = torch.arange(pairs, device=device)
     table = torch.cat([table, size[:, :1], entry[:, None], (entry - image_of * rounds)[:, None]], 1)
-    row_table = table.index_select(0, _runs(size[:, 1], device))
+    row_table = table.index_select(0, runs(size[:, 1], device))
     row_table[:, :4] += torch.arange(row_table.shape[0], device=device)[:, None] * width
     widths = row_table[:, 4]
     row_table[:, :4] -= (torch.cumsum(widths, 0) - widths)[:, None]
-    where = row_table.index_select(0, _runs(widths, device))
+    where = row_table.index_select(0, runs(widths, device))
     where[:, :4] += torch.arange(where.shape[0], device=device)[:, None]
     pasted = source_masks.reshape(-1).take(where[:, 0])
     top = torch.full((batch * plane,), -1, dtype=torch.int16, device=device)
@@ -158,11 +159,10 @@ def paste_pixels(
     shown = where.index_select(0, torch.nonzero(on_top).flatten())
     if rounds == 1:
         top.index_fill_(0, shown[:, 1], 0)
+    _copy_channels(out, source, shown[:, 2], shown[:, 3], plane)
     if antialias:
         moves = (which, move, image_of)
-        _paste_antialiased(out, source, source_masks, where[pasted], moves, rounds)
-    else:
-        _copy_channels(out, source, shown[:, 2], shown[:, 3], plane)
+        paste_halos(out, source, source_masks, top.view(batch, height, width), (low, size), moves)
     covered = where.index_select(0, torch.nonzero(pasted & ~on_top).flatten())
     visible, hidden = (_counts(rows[:, 5], pairs).view(batch, rounds) for rows in (shown, covered))
     clipped = ((low != moved[:, :2]) | (high != moved[:, 2:])).any(-1).view(batch, rounds)
@@ -170,80 +170,6 @@ def paste_pixels(
         shown[:, 1], shown[:, 5], image_of.index_select(0, shown[:, 5]), covered[:, 1], covered[:, 5], top.view(batch, height, width),
         visible + hidden, visible, moved.to(torch.float32).view(batch, rounds, 4), clipped,
     )  # fmt: skip
-
-
-def _paste_antialiased(
-    out: torch.Tensor,
-    source: torch.Tensor,
-    source_masks: torch.Tensor,
-    rows: torch.Tensor,
-    moves: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
-    rounds: int,
-) -> None:
-    """Write every pasted pixel ``rows`` (the enumeration table of :func:`paste_pixels`) and
-    the soft halo around each object, round by round, as
-    :func:`~shiftaug.functional.blend_images` does in mode ``"antialias"``.
-
-    The round's moved masks are drawn into one ``uint8`` frame (cheap: a byte a pixel), whose
-    3x3 sums find the halo; the colours are gathered for the halo pixels only."""
-    which, move, _ = moves
-    batch = out.shape[0]
-    channels, height, width = out.shape[-3:]
-    plane = height * width
-    compute = torch.float64 if out.dtype == torch.float64 else torch.float32
-    flat_out, flat_source = out.view(-1), source.reshape(-1)
-    step = torch.arange(channels, device=out.device) * plane
-    slots = max(source_masks.shape[1], 1)
-    window = torch.tensor(_WINDOW_AT, device=out.device)  # (9, 2) offsets (dy, dx) + 1
-    padded_plane = (height + 2) * (width + 2)
-    window_at = window[:, 0] * (width + 2) + window[:, 1]
-    order = torch.argsort(rows[:, 6], stable=True)
-    sizes = torch.bincount(rows[:, 6], minlength=rounds).tolist()
-    for j, now in enumerate(torch.split(rows.index_select(0, order), sizes)):
-        if not now.numel():  # one writer per pixel within a round
-            continue
-        drawn = torch.zeros(batch * plane, dtype=torch.uint8, device=out.device)
-        drawn.index_fill_(0, now[:, 1], 1)
-        padded = F.pad(drawn.view(batch, height, width), (1, 1, 1, 1))
-        rows3 = padded[:, :, :-2] + padded[:, :, 1:-1] + padded[:, :, 2:]  # separable 3x3 sum
-        count = rows3[:, :-2] + rows3[:, 1:-1] + rows3[:, 2:]
-        # Next to the object, not in it (an object pixel counts at most 9).
-        halo = torch.nonzero((count > drawn.view_as(count) * 9).view(-1)).flatten()
-        n = torch.div(halo, plane, rounding_mode="floor")
-        local = halo - n * plane
-        y, x = torch.div(local, width, rounding_mode="floor"), local.remainder(width)
-        entry = n * rounds + j
-        shift, picture = move[entry], torch.div(which[entry], slots, rounding_mode="floor")
-        inside = padded.view(-1).take((n * padded_plane + y * (width + 2) + x)[:, None] + window_at)
-        sy = (y[:, None] + window[:, 0] - 1 - shift[:, 1:]).clamp(0, height - 1)
-        sx = (x[:, None] + window[:, 1] - 1 - shift[:, :1]).clamp(0, width - 1)
-        src = (picture * (channels * plane))[:, None] + sy * width + sx  # (Q, 9)
-        value = flat_source.index_select(0, (src[..., None] + step).flatten())
-        values = torch.where(
-            inside[..., None] > 0, value.view(*src.shape, channels).to(compute), 0.0
-        )
-        total = torch.zeros(halo.shape[0], channels, dtype=compute, device=out.device)
-        for k in range(len(_WINDOW_AT)):  # the order blend_images sums in
-            total = total + values[:, k]
-        known = count.view(-1).index_select(0, halo)
-        ext = total / known[:, None].to(compute)
-        alpha = (known.to(compute) / 18)[:, None]
-        dst = ((n * (channels * plane) + local)[:, None] + step).flatten()
-        under = flat_out.index_select(0, dst).view(-1, channels)
-        mixed = torch.lerp(under.to(compute), ext, alpha)
-        if not out.dtype.is_floating_point:
-            mixed = mixed.round_().clamp_(0, 255)
-        flat_out.index_copy_(0, dst, mixed.to(out.dtype).flatten())
-        _copy_channels(out, source, now[:, 2], now[:, 3], plane)
-
-
-# 3x3 neighbourhood offsets into a frame padded by one pixel, row-major (dy, dx) + 1.
-_WINDOW_AT = [(oy, ox) for oy in range(3) for ox in range(3)]
-
-
-def _runs(counts: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """``i`` repeated ``counts[i]`` times (the output size is read on the host)."""
-    return torch.repeat_interleave(torch.arange(counts.numel(), device=device), counts)
 
 
 def _copy_channels(

@@ -33,6 +33,7 @@ from typing import Any
 import torch
 
 from .._checks import check_choice
+from ..params import RangeSpec
 from .config import ArmConfig
 from .data import Task
 
@@ -70,7 +71,7 @@ class Arm:
         return self.apply(images, masks)
 
 
-def translate_range(cfg: ArmConfig, task: Task) -> object:
+def translate_range(cfg: ArmConfig, task: Task) -> RangeSpec:
     """The ``shift_px`` range of the ``translate`` arm.
 
     With ``translate_px`` unset on a canvas dataset, ``x in [-x1, free - x0]`` (likewise for

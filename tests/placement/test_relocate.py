@@ -303,7 +303,7 @@ def mask_any_moved(masks: torch.Tensor, params: PlacementParams) -> torch.Tensor
 
 
 @pytest.mark.cuda
-@pytest.mark.parametrize("blend", ["hard", "poisson"])
+@pytest.mark.parametrize("blend", ["hard", "antialias", "poisson"])
 def test_cuda_matches_cpu(blend: str) -> None:
     images, masks = rect_scene(batch=3)
     cpu = _relocate(num_objects="all", blend=blend, fill_context=4)(images, masks)
