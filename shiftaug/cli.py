@@ -34,7 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "rebuild report.md and plots from a run's results.json",
     ),
     "train-inpainter": (
-        "shiftaug.inpaint.learned.cli",
+        "shiftaug._train_inpainter_cli",
         "train the learned (GAN) inpainter on photos or your own image folder",
     ),
 }

@@ -78,6 +78,7 @@ def test_smoke_writes_results_report_and_plots(smoke: Path) -> None:
         "heatmaps.png",
         "consistency.png",
         "layers.png",
+        "placement.png",  # canvas runs measure realistic and frame shifts too
     }
 
 
@@ -112,7 +113,7 @@ def test_report_is_rebuilt_without_training(
     shutil.copytree(smoke, copy, ignore=shutil.ignore_patterns("runs", "plots", "report.md"))
     assert main(["report", str(copy)]) == 0
     assert (copy / "report.md").read_text() == (smoke / "report.md").read_text()
-    assert len(list((copy / "plots").glob("*.png"))) == 4
+    assert len(list((copy / "plots").glob("*.png"))) == 5
     # a truncated results file is one clear error, and the old report stays as it was
     text = (copy / "results.json").read_text()
     (copy / "results.json").write_text(text[: len(text) // 3])

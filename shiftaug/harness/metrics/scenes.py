@@ -160,6 +160,15 @@ def realistic_shift_accuracy(
     moves in the scene and the camera stays, unlike a frame shift (:func:`frame_shift_accuracy`),
     where the background moves with it and new context enters at the border.
 
+    Args:
+        model: the classifier (logits).
+        render: ``render(index, positions) -> (images, labels)`` draws the scene.
+        index: ``(N,)`` test objects.
+        positions: ``(N, 2)`` their original top-left corners (x, y).
+        shifts: ``(N, 2)`` moves in pixels (x, y).
+        free: largest position on each axis (moved positions are clamped to ``[0, free]``).
+        batch_size: images per forward pass.
+
     Example:
         >>> import torch
         >>> from shiftaug.harness.metrics import realistic_shift_accuracy
@@ -193,6 +202,14 @@ def frame_shift_accuracy(
 
     ``images`` carry ``margin`` pixels of context (``mode="crop"`` of :func:`shift_images`), so
     the whole view, object and background, moves by ``shifts[i]``.
+
+    Args:
+        model: the classifier (logits).
+        images: ``(N, C, H + 2 margin, W + 2 margin)`` scenes with their context.
+        labels: ``(N,)`` true classes.
+        shifts: ``(N, 2)`` camera moves in pixels (x, y), at most ``margin``.
+        margin: context pixels on each side.
+        batch_size: images per forward pass.
     """
     logits = predict(model, images, shifts, mode="crop", margin=margin, batch_size=batch_size)
     return (logits.argmax(1) == labels).float().mean().item()

@@ -52,6 +52,11 @@ def save_inpainter(
 
     The format follows the suffix: ``.safetensors`` or ``.pt``.
 
+    Args:
+        net: the generator to save.
+        path: the model file to write (its folder must exist).
+        info: JSON-serializable training record stored with the weights.
+
     Example:
         >>> import tempfile, pathlib
         >>> from shiftaug.inpaint.learned import FillNet, NetConfig, load_inpainter, save_inpainter
@@ -119,6 +124,10 @@ def load_inpainter(
     path: str | os.PathLike[str] = DEFAULT_MODEL,
 ) -> tuple[FillNet, dict[str, Any]]:
     """Read a model file: ``(generator in eval mode on the CPU, training record)``.
+
+    Args:
+        path: a ``.safetensors`` or ``.pt`` file written by :func:`save_inpainter`; default:
+            the model shipped with shiftaug.
 
     Raises:
         InpainterFileError: (a ``ValueError``) the file is missing, unreadable, not written by

@@ -226,7 +226,12 @@ class FillNet(nn.Module):
         nn.init.zeros_(self.head.bias)  # type: ignore[arg-type]
 
     def coarse(self, images: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
-        """The classical starting fill (no gradient: it is a fixed function of the context)."""
+        """The classical starting fill (no gradient: it is a fixed function of the context).
+
+        Args:
+            images: ``(N, 3, H, W)`` float in ``[0, 1]``.
+            holes: ``(N, 1, H, W)`` bool, True where a pixel is missing.
+        """
         with torch.no_grad():
             if self.config.coarse == "detail":
                 return detail_fill(images, holes)
@@ -237,6 +242,12 @@ class FillNet(nn.Module):
             return images.masked_fill(holes, 0.0)
 
     def forward(self, images: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
+        """The filled images; pixels outside ``holes`` are those of ``images``.
+
+        Args:
+            images: ``(N, 3, H, W)`` float in ``[0, 1]`` (what is inside a hole is ignored).
+            holes: ``(N, 1, H, W)`` bool, True where a pixel is missing.
+        """
         height, width = images.shape[-2:]
         start = self.coarse(images.float(), holes)
         pad = (0, -width % 4, 0, -height % 4)
@@ -284,6 +295,11 @@ class PatchCritic(nn.Module):
         self.head = spectral_norm(nn.Conv2d(channels[-1], 1, 3, 1, 1))
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """``(patch logits (N, 1, h, w), features of every layer)`` (for feature matching).
+
+        Args:
+            images: ``(N, 3, H, W)`` float in ``[0, 1]``.
+        """
         x, features = images * 2 - 1, []
         for layer in self.layers:
             x = F.leaky_relu(layer(x), 0.2)

@@ -56,8 +56,8 @@ def run(args: argparse.Namespace) -> int:
     """Train as the arguments say; 2 on a configuration error."""
     import yaml
 
-    from .config import load_inpainter_config
-    from .train import train_inpainter
+    from .inpaint.learned.config import load_inpainter_config
+    from .inpaint.learned.train import train_inpainter
 
     overrides = list(args.set)
     for key, value in (("data", args.data), ("steps", args.steps), ("device", args.device),
