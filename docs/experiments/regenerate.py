@@ -62,9 +62,13 @@ def regenerate(preset: str, out: Path) -> None:
     code = main(["experiment", "--preset", preset, "--out", str(out), "--no-progress"])
     if code:
         raise SystemExit(code)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+    # This process and its finished children (the suite's worker processes).
+    cpu = sum(
+        u.ru_utime + u.ru_stime
+        for u in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    )
     print(
-        f"wall {time.perf_counter() - start:.0f} s, CPU {usage.ru_utime + usage.ru_stime:.0f} s, "
+        f"wall {time.perf_counter() - start:.0f} s, CPU {cpu:.0f} s, "
         f"load average before {load[0]:.1f}, after {os.getloadavg()[0]:.1f}"
     )
     target = HERE / preset

@@ -260,23 +260,40 @@ def placement(r: Results) -> Row:
     arms = sorted({x["arm"] for x in runs})
     models = sorted({x["model"] for x in runs})
     key = "realistic_shift_accuracy"
+    # The same rules as every row: >= 3 seeds and the accuracy floor, or the cell is not counted.
+    weak = {(m, a) for m in models for a in arms if res.below_floor("placement", [(m, a)])}
     ours = "; ".join(
         f"{m}/{a} {key} {_fmt(res.s('placement', m, a, key))}"
+        + (" (below the accuracy floor or < 3 seeds: not counted)" if (m, a) in weak else "")
         for m in models
         for a in arms
         if res.s("placement", m, a, key)
     )
-    moved = [a for a in arms if a.startswith("relocate")]
-    wins = [
+    pairs = [
         (m, a)
         for m in models
-        for a in moved
+        for a in arms
+        if a.startswith("relocate") and not {(m, a), (m, "translate")} & weak
+    ]
+    wins = [
+        (m, a)
+        for m, a in pairs
         if (x := res.s("placement", m, a, key))
         and (y := res.s("placement", m, "translate", key))
         and diff(x, y, PTS).real
         and x.mean > y.mean
     ]
-    verdict = "supported" if wins else "refuted" if moved else "inconclusive"
+    if not pairs:
+        return _row(
+            "placement",
+            claim,
+            exp,
+            ours or "–",
+            "inconclusive",
+            "no model has both a relocation arm and the translate arm above the accuracy floor "
+            f"with {MIN_SEEDS} seeds.",
+        )
+    verdict = "supported" if wins else "refuted"
     why = (
         f"relocation beats frame translation on realistic shifts for {', '.join(f'{m}/{a}' for m, a in wins)}."
         if wins
