@@ -137,6 +137,24 @@ def test_placement_row_reads_committed_results_or_is_pending(
         path.write_text(json.dumps({"runs": _runs(cells)}))
         row = placement(Results({}))
         assert row["verdict"] == "inconclusive" and "not counted" in row["ours"], row
+    # Reflect padding as good as relocation: nuanced; relocation no better than translate: refuted.
+    base = {
+        ("cnn", "translate"): {"realistic_shift_accuracy": [0.6, 0.62, 0.61]},
+        ("cnn", "translate_reflect"): {"realistic_shift_accuracy": [0.8, 0.8, 0.8]},
+    }
+    for relocated, verdict in (([0.8, 0.81, 0.79], "nuanced"), ([0.6, 0.61, 0.62], "refuted")):
+        cells = {**base, ("cnn", "copypaste"): {"realistic_shift_accuracy": relocated}}
+        path.write_text(json.dumps({"runs": _runs(cells)}))
+        row = placement(Results({}))
+        assert row["verdict"] == verdict and "translate_reflect 80.0 ± 0.0" in row["ours"], row
+        assert ("cnn/copypaste (beats translate)" in row["why"]) == (verdict == "nuanced")
+
+
+def test_placement_results_path_is_the_repositorys() -> None:
+    from shiftaug.harness.claims import verdicts_more
+
+    root = Path(__file__).resolve().parents[2]
+    assert root / "docs/experiments/placement/results.json" == verdicts_more.PLACEMENT_RESULTS
 
 
 def test_suite_loading_and_errors(tmp_path: Path) -> None:

@@ -6,13 +6,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .stats import diff
+from .stats import Stat, diff
 from .verdicts import CLAIMS, GAP, MIN_SEEDS, PTS, Results, Row, _fmt, _gated, _row
 
 __all__ = ["MORE", "PLACEMENT_RESULTS", "claim_rows"]
 
-# The generative placement experiment's committed results (issue 11), read if present.
-PLACEMENT_RESULTS = Path("docs/experiments/placement/results.json")
+# The generative placement experiment's committed results (issue 11), read if present: the
+# repository's copy (next to this package in a checkout), not the working directory's.
+PLACEMENT_RESULTS = Path(__file__).resolve().parents[3] / "docs/experiments/placement/results.json"
+PLACEMENT_KEY = "realistic_shift_accuracy"
+FRAME_ARMS = ("translate", "translate_reflect", "crop")  # arms that move the frame
 
 
 def rotation(r: Results) -> Row:
@@ -243,9 +246,26 @@ def gcnn(r: Results) -> Row:
     )
 
 
+def _placement_cells(res: Results) -> tuple[list[str], list[str], list[str], set[tuple[str, str]]]:
+    """Models, placement arms, frame arms and the cells that do not count (floor or seeds)."""
+    runs = res.parts.get("placement", [])
+    arms = sorted({x["arm"] for x in runs})
+    models = sorted({x["model"] for x in runs})
+    moved = [a for a in arms if a.startswith("relocate") or a == "copypaste"]
+    frame = [a for a in FRAME_ARMS if a in arms]
+    weak = {(m, a) for m in models for a in arms if res.below_floor("placement", [(m, a)])}
+    return models, moved, frame, weak
+
+
 def placement(r: Results) -> Row:
+    """Claim 10 from the committed results of the ``placement`` preset (issue 11), if any."""
     claim = "Generative placement of objects helps."
-    exp = "the `placement` preset (issue 11: natural backgrounds, realistic shifts, removal probe)"
+    exp = (
+        "the `placement` preset (issue 11: objects on real photos, trained near the centre; "
+        "accuracy under realistic shifts, where the object moves over its unmoved background): "
+        "relocation (`relocate_<inpainter>`) and same-class copy-paste against frame shifts "
+        "(`translate` zero-padded, `translate_reflect`, `crop`)"
+    )
     if not PLACEMENT_RESULTS.exists():
         return _row(
             "placement",
@@ -253,53 +273,60 @@ def placement(r: Results) -> Row:
             exp,
             "–",
             "pending",
-            f"{PLACEMENT_RESULTS} is not committed yet (the placement preset is built in issue 11).",
+            "docs/experiments/placement/results.json is not committed yet "
+            "(the placement preset is built in issue 11).",
         )
     runs = json.loads(PLACEMENT_RESULTS.read_text()).get("runs", [])
     res = Results({"placement": runs})
-    arms = sorted({x["arm"] for x in runs})
-    models = sorted({x["model"] for x in runs})
-    key = "realistic_shift_accuracy"
-    # The same rules as every row: >= 3 seeds and the accuracy floor, or the cell is not counted.
-    weak = {(m, a) for m in models for a in arms if res.below_floor("placement", [(m, a)])}
+    models, moved, frame, weak = _placement_cells(res)
+    get = lambda m, a: res.s("placement", m, a, PLACEMENT_KEY)  # noqa: E731
     ours = "; ".join(
-        f"{m}/{a} {key} {_fmt(res.s('placement', m, a, key))}"
-        + (" (below the accuracy floor or < 3 seeds: not counted)" if (m, a) in weak else "")
-        for m in models
-        for a in arms
-        if res.s("placement", m, a, key)
-    )
-    pairs = [
-        (m, a)
-        for m in models
-        for a in arms
-        if a.startswith("relocate") and not {(m, a), (m, "translate")} & weak
-    ]
-    wins = [
-        (m, a)
-        for m, a in pairs
-        if (x := res.s("placement", m, a, key))
-        and (y := res.s("placement", m, "translate", key))
-        and diff(x, y, PTS).real
-        and x.mean > y.mean
-    ]
-    if not pairs:
-        return _row(
-            "placement",
-            claim,
-            exp,
-            ours or "–",
-            "inconclusive",
-            "no model has both a relocation arm and the translate arm above the accuracy floor "
-            f"with {MIN_SEEDS} seeds.",
+        f"{m}: "
+        + ", ".join(
+            f"{a} {_fmt(get(m, a))}"
+            + (" (not counted: accuracy floor or < 3 seeds)" if (m, a) in weak else "")
+            for a in [*frame, *moved]
+            if get(m, a)
         )
-    verdict = "supported" if wins else "refuted"
-    why = (
-        f"relocation beats frame translation on realistic shifts for {', '.join(f'{m}/{a}' for m, a in wins)}."
-        if wins
-        else "no relocation arm beats frame translation on realistic shifts."
+        for m in models
     )
-    return _row("placement", claim, exp, ours or "–", verdict, why)
+    beats: dict[str, dict[str, list[str]]] = {}  # model -> placement arm -> frame arms it beats
+    for m in models:
+        if (m, "translate") in weak or "translate" not in frame:
+            continue
+        for a in (a for a in moved if (m, a) not in weak):
+            counted = [f for f in frame if (m, f) not in weak]
+            won = [f for f in counted if _beats(get(m, a), get(m, f))]
+            beats.setdefault(m, {})[a] = won if len(won) < len(counted) else ["all"]
+    return _row("placement", claim, exp, ours or "–", *_placement_verdict(beats))
+
+
+def _beats(a: Stat | None, b: Stat | None) -> bool:
+    return a is not None and b is not None and diff(a, b, PTS).real and a.mean > b.mean
+
+
+def _placement_verdict(beats: dict[str, dict[str, list[str]]]) -> tuple[str, str]:
+    """supported: a placement arm beats every frame arm; nuanced: only some; refuted: none."""
+    if not any(beats.values()):
+        return "inconclusive", (
+            "no model has a placement arm and the `translate` arm above the accuracy floor "
+            f"with {MIN_SEEDS} seeds."
+        )
+    every = [f"{m}/{a}" for m, arms in beats.items() for a, won in arms.items() if won == ["all"]]
+    some = [
+        f"{m}/{a} (beats {', '.join(won)})"
+        for m, arms in beats.items()
+        for a, won in arms.items()
+        if won and won != ["all"]
+    ]
+    if every:
+        return "supported", (
+            f"on realistic shifts {', '.join(every)} beat every frame-shift arm of the same model "
+            f"(by more than {100 * PTS:.0f} points and 2 SE over {MIN_SEEDS}+ seeds)."
+        )
+    if some:
+        return "nuanced", (f"placement beats some frame-shift arms but not all: {'; '.join(some)}.")
+    return "refuted", "no placement arm beats any frame-shift arm on realistic shifts."
 
 
 def limits(r: Results) -> Row:
