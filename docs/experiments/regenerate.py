@@ -3,8 +3,8 @@
     python docs/experiments/regenerate.py [--preset quick|claims] [--out runs/<preset>]
 
 Runs (or resumes) ``shiftaug experiment --preset <preset>`` and copies what it wrote next to
-this script; prints the wall time, the CPU time and the machine's load so the docs can quote
-them. For ``claims`` it copies ``claims.md``, the summary ``results.json`` and the plots.
+this script; prints the wall time, the CPU time and the machine's load and writes them to
+``timing.json`` next to the results, so the docs can quote them. For ``claims`` it copies ``claims.md``, the summary ``results.json`` and the plots.
 """
 
 from __future__ import annotations
@@ -67,15 +67,28 @@ def regenerate(preset: str, out: Path) -> None:
         u.ru_utime + u.ru_stime
         for u in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     )
+    wall = time.perf_counter() - start
+    timing: dict[str, object] = {
+        "command": f"python docs/experiments/regenerate.py --preset {preset} --out {out}",
+        "wall_s": round(wall, 1),
+        "cpu_s": round(cpu, 1),
+        "load_average_before": [round(x, 2) for x in load],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "cpu_count": os.cpu_count(),
+        "note": "a resumed run counts only the runs this call trained; the machine is shared",
+    }
     print(
-        f"wall {time.perf_counter() - start:.0f} s, CPU {cpu:.0f} s, "
+        f"wall {wall:.0f} s, CPU {cpu:.0f} s, "
         f"load average before {load[0]:.1f}, after {os.getloadavg()[0]:.1f}"
     )
     target = HERE / preset
+    if wall < 60 and (target / "timing.json").exists():  # a rerun that trained nothing
+        timing = json.loads((target / "timing.json").read_text())
     shutil.rmtree(target, ignore_errors=True)
     (target / "plots").mkdir(parents=True)
     for name in FILES[preset]:
         shutil.copy(out / name, target / name)
+    (target / "timing.json").write_text(json.dumps(timing, indent=1) + "\n")
     for png in (out / "plots").glob("*.png"):
         shutil.copy(png, target / "plots" / png.name)
     if preset == "claims":
