@@ -83,6 +83,25 @@ def test_conv_claim_needs_shared_weights_and_reports_the_head() -> None:
     assert _rows({"conv": part(0.06, 0.6)})["conv"]["verdict"] == "refuted"
 
 
+def test_gated_rows_still_show_what_was_measured() -> None:
+    cells = {
+        ("cnn", "none"): [0.95, 0.96, 0.94],
+        ("gcnn_p4", "none"): [ACC_FLOOR - 0.2] * 3,
+        ("cnn", "rotate"): [0.9, 0.9, 0.9],
+    }
+    part = _runs(
+        {
+            c: {"accuracy": acc, "rotation_consistency": [0.625] * 3, "consistency_crop": [0.9] * 3}
+            for c, acc in cells.items()
+        }
+    )
+    rows = _rows({"rotation": part})
+    for key in ("rotation", "gcnn"):
+        row = rows[key]
+        assert row["verdict"] == "inconclusive" and "gcnn_p4/none (50.0 ± 0.0)" in row["why"]
+        assert "62.5 ± 0.0" in row["ours"] and "not counted" in row["ours"], row
+
+
 def test_region_rule_is_a_rank_correlation() -> None:
     parts = {}
     for size, flat in (("0.1", 0.3), ("0.5", 0.6), ("0.9", 0.9)):
