@@ -102,6 +102,23 @@ def test_gated_rows_still_show_what_was_measured() -> None:
         assert "62.5 ± 0.0" in row["ours"] and "not counted" in row["ours"], row
 
 
+def test_gcnn_sentence_names_what_failed() -> None:
+    def cell(r90: float, rot: float, shift: float) -> dict[str, list[float]]:
+        return {
+            "rotation_consistency_90": [r90] * 3,
+            "rotation_consistency": [rot, rot + 0.01, rot - 0.01],
+            "consistency_crop": [shift, shift + 0.01, shift - 0.01],
+        }
+
+    part = _runs(
+        {("gcnn_p4", "none"): cell(1.0, 0.56, 0.78), ("cnn", "none"): cell(0.2, 0.29, 0.9)}
+    )
+    row = _rows({"rotation": part})["gcnn"]
+    assert row["verdict"] == "nuanced", row
+    assert "more consistent than the CNN at every 15° (+27.0 pts" in row["why"]
+    assert "less consistent under shifts (-12.0 pts" in row["why"]
+
+
 def test_region_rule_is_a_rank_correlation() -> None:
     parts = {}
     for size, flat in (("0.1", 0.3), ("0.5", 0.6), ("0.9", 0.9)):

@@ -246,7 +246,18 @@ def gcnn(r: Results) -> Row:
         exp,
         ours,
         "nuanced",
-        "exact under 90° rotations, but not better than the CNN at other angles or under shifts.",
+        "exact under 90° rotations; "
+        + (
+            f"more consistent than the CNN at every 15° ({between.text()})"
+            if between.real and between.delta > 0
+            else f"not more consistent than the CNN at other angles ({between.text()})"
+        )
+        + (
+            ""
+            if shifts_ok
+            else f", but less consistent under shifts ({diff(gsh, csh, PTS).text()})"  # type: ignore[arg-type]
+        )
+        + ".",
     )
 
 
