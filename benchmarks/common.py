@@ -25,6 +25,8 @@ __all__ = [
     "environment",
     "measure",
     "measure_interleaved",
+    "plot_spread",
+    "read_results",
     "sync",
     "write_results",
 ]
@@ -195,3 +197,36 @@ def write_results(
     json_path.write_text(json.dumps(payload, indent=2) + "\n")
     md_path.write_text(table.rstrip() + "\n")
     return json_path, md_path
+
+
+def read_results(path: Path) -> tuple[list[Measurement], dict[str, Any]]:
+    """The measurements of a ``<name>.json`` written by :func:`write_results`, and the whole
+    payload (``environment``, ``summary``): every plot is drawn from this file, so a figure
+    shows the committed numbers and can be redrawn without timing anything."""
+    payload = json.loads(Path(path).read_text())
+    fields = ("suite", "case", "method", "times_ms", "items", "extra")
+    measurements = [Measurement(**{k: m[k] for k in fields}) for m in payload["measurements"]]
+    return measurements, payload
+
+
+def plot_spread(
+    axis: Any, rows: Sequence[Measurement], colours: Sequence[str], scale: float
+) -> None:
+    """Horizontal bars from 0 of ``items_per_s / scale`` with the inter-quartile range of the
+    repeats as whiskers and the median written at each bar's end, first row on top."""
+    values = [m.items_per_s / scale for m in rows]
+    low = [m.items / (m.spread_ms[1] / 1e3) / scale for m in rows]  # slowest quartile
+    high = [m.items / (m.spread_ms[0] / 1e3) / scale for m in rows]
+    whiskers = [
+        [v - lo for v, lo in zip(values, low, strict=True)],
+        [hi - v for v, hi in zip(values, high, strict=True)],
+    ]
+    y = range(len(rows))
+    axis.barh(y, values, xerr=whiskers, color=colours, ecolor="0.3", capsize=2)
+    for yi, value, top in zip(y, values, high, strict=True):
+        label = f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+        axis.text(top + max(high) * 0.01, yi, label, va="center", fontsize=7)
+    axis.set_yticks(list(y), [m.method for m in rows], fontsize=8)
+    axis.set_xlim(0, max(high) * 1.15)
+    axis.invert_yaxis()
+    axis.grid(axis="x", alpha=0.3)

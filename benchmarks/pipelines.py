@@ -15,6 +15,7 @@ Results go to ``<out>/pipelines.{json,md,png}``.
 
     python benchmarks/pipelines.py            # full run (a few minutes on 2 cores)
     python benchmarks/pipelines.py --quick    # smoke run: small datasets, few repeats
+    python benchmarks/pipelines.py --redraw   # pipelines.png from the committed JSON
 """
 
 from __future__ import annotations
@@ -28,7 +29,14 @@ import albumentations as A
 import kornia.augmentation as K
 import numpy as np
 import torch
-from common import RESULTS, Measurement, measure_interleaved, write_results
+from common import (
+    RESULTS,
+    Measurement,
+    measure_interleaved,
+    plot_spread,
+    read_results,
+    write_results,
+)
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
@@ -258,7 +266,8 @@ def markdown(measurements: Sequence[Measurement], summary: dict[str, Any]) -> st
     return "\n".join(parts)
 
 
-def plot(measurements: Sequence[Measurement], path: Path) -> None:
+def plot(measurements: Sequence[Measurement], path: Path, threads: int | None = None) -> None:
+    """One panel per epoch case: thousand images/s of every method from 0 (IQR whiskers)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -266,24 +275,32 @@ def plot(measurements: Sequence[Measurement], path: Path) -> None:
 
     epochs = [m for m in measurements if m.case.startswith("epoch")]
     cases = list(dict.fromkeys(m.case for m in epochs))
-    fig, axes = plt.subplots(1, len(cases), figsize=(7 * len(cases), 4.5))
-    for axis, case in zip(np.atleast_1d(axes), cases, strict=True):
+    kinds = {"tab:blue": "shiftaug", "tab:orange": "peer library", "tab:gray": "no augmentation"}
+    fig, axes = plt.subplots(1, len(cases), figsize=(7.5 * len(cases), 4.8), squeeze=False)
+    for axis, case in zip(axes[0], cases, strict=True):
         rows = [m for m in epochs if m.case == case]
         colours = [
-            "tab:blue"
-            if m.method.startswith("shiftaug")
-            else "tab:gray"
-            if m.method.startswith("no ")
-            else "tab:orange"
+            "tab:blue" if m.method.startswith("shiftaug")
+            else "tab:gray" if m.method.startswith("no ") else "tab:orange"
             for m in rows
-        ]
-        axis.barh([m.method for m in rows], [m.items_per_s / 1e3 for m in rows], color=colours)
-        axis.invert_yaxis()
-        axis.set_xlabel("thousand images / s (higher is better)")
+        ]  # fmt: skip
+        plot_spread(axis, rows, colours, 1e3)
+        axis.set_xlabel("thousand images / s (median, whiskers: IQR; higher is better)")
         axis.set_title(case, fontsize=9)
-    fig.tight_layout()
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in kinds]
+    fig.legend(handles, list(kinds.values()), loc="lower center", ncol=3, fontsize=8)
+    where = f", main process on {threads} torch thread(s)" if threads else ""
+    fig.suptitle(f"DataLoader epochs, augmentation included{where}", fontsize=10)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def redraw(out: Path) -> Path:
+    """Draw ``<out>/pipelines.png`` from ``<out>/pipelines.json``."""
+    measurements, payload = read_results(out / "pipelines.json")
+    plot(measurements, out / "pipelines.png", payload["summary"].get("main_process_threads"))
+    return out / "pipelines.png"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -297,7 +314,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="torch threads of the main process (default 1: with 2 loader workers on a small "
         "machine, more intra-op threads oversubscribe the cores and stall)",
     )
+    parser.add_argument(
+        "--redraw", action="store_true", help="only redraw pipelines.png from pipelines.json"
+    )
     args = parser.parse_args(argv)
+    if args.redraw:
+        print(f"wrote {redraw(args.out)}")
+        return 0
     torch.set_num_threads(args.threads)
     measurements, summary = run(args.quick)
     summary.update(quick=args.quick, main_process_threads=args.threads)
@@ -305,7 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     json_path, md_path = write_results(
         "pipelines", measurements, table, summary=summary, out_dir=args.out
     )
-    plot(measurements, args.out / "pipelines.png")
+    redraw(args.out)
     print(table)
     print(f"wrote {json_path}, {md_path} and {args.out / 'pipelines.png'}")
     return 0

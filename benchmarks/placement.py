@@ -3,15 +3,21 @@
 Suites (``--suite``):
 
 - ``relocate``: ``RandomRelocate`` on a batch of 64 scenes of 128x128 (one object moved per
-  image, uniform policy, hard paste), with our batched fill backends on the whole image and in
-  windows around the holes (``fill_context=16``), against the per-image
+  image, uniform policy, the default anti-aliased paste and 1-pixel hole margin), with our
+  batched fill backends on the whole image and in windows around the holes
+  (``fill_context=16``), plus the exact mode (``blend="hard", hole_margin=0``, what the per-image
+  reference does) for the fast fills in windows, against the per-image
   pipeline people write today: OpenCV Telea (``cv2.inpaint``) + NumPy paste + boxes from masks,
   tensor <-> uint8 HWC conversion included (OpenCV needs it).
 - ``copypaste``: ``CopyPaste`` (1-3 objects from a partner image, same location, occlusion
-  bookkeeping) against a per-image NumPy Simple Copy-Paste written from Ghiasi et al.'s
-  algorithm, given NumPy arrays (no conversion cost charged to it).
+  bookkeeping; the hard paste the reference does, and the default anti-aliased one) against a
+  per-image NumPy Simple Copy-Paste written from Ghiasi et al.'s algorithm, given NumPy arrays
+  (no conversion cost charged to it). The target compares like with like (hard pastes).
 - ``fill``: fill quality (PSNR/SSIM in the hole) and speed of every inpainting backend, from
   ``benchmarks/_fill_quality.py`` (the inpainting suite).
+- ``defaults``: what the 0.2 defaults cost (``blend="antialias"``, ``hole_margin=1``) next to
+  the exact mode (``blend="hard"``, ``hole_margin=0``), in CPU time per batch on one thread
+  (``time.process_time``, interleaved: less sensitive to a busy machine than wall time).
 - ``throughput``: ``relocate`` and ``copypaste``; ``all``: everything.
 
 All methods of a suite are timed in one run, interleaved round by round (a busy spell on the
@@ -20,6 +26,7 @@ PASS/FAIL with the measured ratio. Results: ``results/placement.{json,md,png}``.
 
     python benchmarks/placement.py               # all suites
     python benchmarks/placement.py --quick       # smoke run
+    python benchmarks/placement.py --redraw      # placement.png from the committed JSON
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from common import RESULTS, Measurement, environment, sync, write_results
+from common import RESULTS, Measurement, environment, plot_spread, read_results, sync, write_results
 
 import shiftaug
 from shiftaug.harness.scenes import Scenes, make_scenes
@@ -118,6 +125,14 @@ def run_relocate(scenes: Scenes, repeats: int) -> tuple[list[Measurement], dict[
             fns[f"shiftaug RandomRelocate ({name} fill{where})"] = lambda t=t: t(
                 scenes.images, scenes.masks, scenes.valid
             )
+        if name in ("harmonic", "pull_push"):
+            exact = shiftaug.RandomRelocate(
+                name, num_objects=1, fill_context=CONTEXT, blend="hard", hole_margin=0,
+                generator=torch.Generator().manual_seed(SEED),
+            )  # fmt: skip
+            fns[f"shiftaug RandomRelocate ({name} fill, window +{CONTEXT} px, exact)"] = (
+                lambda t=exact: t(scenes.images, scenes.masks, scenes.valid)
+            )
     rng = np.random.default_rng(SEED)
     fns["per-image OpenCV Telea + NumPy paste"] = lambda: opencv_relocate(
         scenes.images, scenes.masks, scenes.valid, rng
@@ -177,12 +192,18 @@ def numpy_copy_paste(
 
 
 def run_copy_paste(scenes: Scenes, repeats: int) -> tuple[list[Measurement], dict[str, Any]]:
-    t = shiftaug.CopyPaste(num_objects=(1, 3), generator=torch.Generator().manual_seed(SEED))
+    hard, default = (
+        shiftaug.CopyPaste(num_objects=(1, 3), generator=torch.Generator().manual_seed(SEED), **kw)
+        for kw in ({"blend": "hard"}, {})
+    )
     images_hwc = np.ascontiguousarray(scenes.images.permute(0, 2, 3, 1).numpy())
     masks, valid = scenes.masks.numpy(), scenes.valid.numpy()
     rng = np.random.default_rng(SEED)
     fns: dict[str, Callable[[], Any]] = {
-        "shiftaug CopyPaste (batched)": lambda: t(
+        "shiftaug CopyPaste (batched, hard)": lambda: hard(
+            scenes.images, scenes.masks, scenes.valid, labels=scenes.labels
+        ),
+        "shiftaug CopyPaste (batched, antialias: the default)": lambda: default(
             scenes.images, scenes.masks, scenes.valid, labels=scenes.labels
         ),
         "per-image NumPy Simple Copy-Paste": lambda: numpy_copy_paste(
@@ -190,10 +211,11 @@ def run_copy_paste(scenes: Scenes, repeats: int) -> tuple[list[Measurement], dic
         ),
     }
     results = interleaved(fns, suite="copypaste", items=BATCH, repeats=repeats)
-    ratio = results[0].items_per_s / results[1].items_per_s
+    ratio = results[0].items_per_s / results[-1].items_per_s
     return results, {
         "target": TARGETS["copypaste"],
         "ratio": ratio,
+        "ratio_default_blend": results[1].items_per_s / results[-1].items_per_s,
         "pass": ratio >= TARGETS["copypaste"],
     }
 
@@ -226,42 +248,67 @@ def table(measurements: list[Measurement], summaries: dict[str, dict[str, Any]])
     return "\n".join(lines)
 
 
-def plot(measurements: list[Measurement], path: Any) -> None:
+def plot(measurements: list[Measurement], path: Any, threads: int | None = None) -> None:
+    """One panel per suite: images/s of every method (median, IQR whiskers) from 0."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(measurements) + 1))
-    labels = [f"{m.suite}: {m.method}" for m in measurements]
-    colours = [
-        "tab:blue" if m.method.startswith("shiftaug") else "tab:orange" for m in measurements
-    ]
-    ax.barh(labels[::-1], [m.items_per_s for m in measurements][::-1], color=colours[::-1])
-    ax.set_xlabel("images / s (higher is better)")
-    ax.set_title(f"Placement throughput, {BATCH}x3x{SIZE}x{SIZE}, CPU")
-    fig.tight_layout()
+    suites = list(dict.fromkeys(m.suite for m in measurements))
+    rows = [[m for m in measurements if m.suite == suite] for suite in suites]
+    fig, axes = plt.subplots(
+        len(suites), 1, figsize=(9, 0.42 * len(measurements) + 1.2 * len(suites) + 0.6),
+        height_ratios=[len(r) for r in rows], sharex=True, squeeze=False,
+    )  # fmt: skip
+    for axis, suite, found in zip(axes[:, 0], suites, rows, strict=True):
+        ours = [m.method.startswith("shiftaug") for m in found]
+        plot_spread(axis, found, ["tab:blue" if o else "tab:orange" for o in ours], 1.0)
+        axis.set_title(f"{suite} ({found[0].case})", fontsize=9)
+    axes[-1, 0].set_xlabel("images / s (median of the repeats, whiskers: IQR; higher is better)")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in ("tab:blue", "tab:orange")]
+    labels = ["shiftaug, batched", "per-image reference"]
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8)
+    where = f", {threads} torch thread(s)" if threads else ""
+    fig.suptitle(f"Placement throughput on the CPU{where}", fontsize=10)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def redraw(name: str, out: Any = RESULTS) -> Any:
+    """Draw ``<out>/<name>.png`` from the committed ``results/<name>.json``."""
+    measurements, payload = read_results(RESULTS / f"{name}.json")
+    path = out / f"{name}.png"
+    plot(measurements, path, payload["environment"].get("torch_threads"))
+    return path
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--suite", choices=("relocate", "copypaste", "throughput", "fill", "all"), default="all"
+        "--suite",
+        choices=("relocate", "copypaste", "throughput", "fill", "defaults", "all"),
+        default="all",
     )
     parser.add_argument("--quick", action="store_true", help="few repeats (smoke run)")
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads (default: torch's)"
     )
+    parser.add_argument(
+        "--redraw", action="store_true", help="only redraw results/placement.png from its JSON"
+    )
     args = parser.parse_args()
+    if args.redraw:
+        print(f"wrote {redraw('placement')}")
+        return 0
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(SEED)
     repeats = 3 if args.quick else 11
     measurements: list[Measurement] = []
     summaries: dict[str, dict[str, Any]] = {}
-    if args.suite in ("relocate", "copypaste", "throughput", "all"):
+    if args.suite in ("relocate", "copypaste", "throughput", "defaults", "all"):
         scenes = make_scenes(
             BATCH, SIZE, num_objects=(1, 3), generator=torch.Generator().manual_seed(SEED)
         )
@@ -271,6 +318,8 @@ def main() -> int:
     if args.suite in ("copypaste", "throughput", "all"):
         results, summaries["copypaste"] = run_copy_paste(scenes, repeats)
         measurements += results
+    if args.suite == "defaults":
+        return run_defaults(scenes, repeats)
     text = table(measurements, summaries) if measurements else ""
     if args.suite in ("fill", "all"):
         text += "\n\n" + run_fill(args.quick, summaries)
@@ -278,8 +327,53 @@ def main() -> int:
     if measurements:
         name = "placement" if not args.threads else f"placement_threads{args.threads}"
         write_results(name, measurements, text, summary=summaries)
-        plot(measurements, RESULTS / f"{name}.png")
+        redraw(name)
     print(f"environment: {environment()['platform']}, torch {torch.__version__}")
+    return 0
+
+
+def run_defaults(scenes: Scenes, repeats: int) -> int:
+    """CPU time per batch of the defaults and of the exact mode (see the module docstring)."""
+    import json
+    import statistics
+
+    torch.set_num_threads(1)
+    exact = {"blend": "hard", "hole_margin": 0}
+    g = torch.Generator().manual_seed
+    calls = {
+        "RandomRelocate pull_push window, defaults": shiftaug.RandomRelocate(
+            "pull_push", fill_context=CONTEXT, generator=g(SEED)
+        ),
+        "RandomRelocate pull_push window, exact": shiftaug.RandomRelocate(
+            "pull_push", fill_context=CONTEXT, generator=g(SEED), **exact
+        ),
+        "CopyPaste, defaults": shiftaug.CopyPaste(generator=g(SEED)),
+        "CopyPaste, exact": shiftaug.CopyPaste(blend="hard", generator=g(SEED)),
+    }
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for t in calls.values():
+        t(scenes.images, scenes.masks, scenes.valid)
+    load = os.getloadavg()[0]
+    for _ in range(repeats):
+        for name, t in calls.items():
+            start = time.process_time()
+            t(scenes.images, scenes.masks, scenes.valid)
+            times[name].append((time.process_time() - start) * 1e3)
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    lines = [
+        f"CPU ms per batch of {BATCH} scenes of {SIZE}x{SIZE} on 1 thread (median of {repeats} "
+        f"interleaved repeats; 1-minute load average {load:.1f} -> {os.getloadavg()[0]:.1f}).",
+        "", "| call | CPU ms | defaults / exact |", "|---|---:|---:|",
+    ]  # fmt: skip
+    for name, value in medians.items():
+        pair = name.replace("defaults", "exact")
+        ratio = f"{value / medians[pair]:.2f}x" if "defaults" in name else ""
+        lines.append(f"| {name} | {value:.1f} | {ratio} |")
+    text = "\n".join(lines)
+    print(text)
+    (RESULTS / "placement_defaults.md").write_text(text + "\n")
+    results = {"cpu_ms": times, "median_cpu_ms": medians, "load_average_1min": load}
+    (RESULTS / "placement_defaults.json").write_text(json.dumps(results, indent=2) + "\n")
     return 0
 
 

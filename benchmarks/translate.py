@@ -8,6 +8,7 @@ PASS/FAIL with the measured ratio. Results go to ``<out>/translate.{json,md,png}
     python benchmarks/translate.py --threads 1     # steadier on a busy machine (~2 minutes)
     python benchmarks/translate.py --quick         # smoke run: few repeats
     python benchmarks/translate.py --device cuda   # adds achieved GB/s next to a D2D copy
+    python benchmarks/translate.py --redraw        # translate.png from the committed JSON
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from common import RESULTS, Measurement, measure_interleaved, write_results
+from common import RESULTS, Measurement, measure_interleaved, read_results, write_results
 
 import shiftaug
 from shiftaug._speed import drq_random_shift
@@ -326,42 +327,63 @@ def _fmt(ms: float) -> str:
     return f"{ms:.3g}" if ms < 100 else f"{ms:.0f}"
 
 
-def plot(measurements: Sequence[Measurement], path: Path) -> None:
-    """Horizontal bars of the median ms per method, one panel per case, log scale."""
+def plot(
+    measurements: Sequence[Measurement], path: Path, summary: dict[str, Any] | None = None
+) -> None:
+    """Median ms per method as dots with IQR whiskers (a log axis: no bars, whose length would
+    mean nothing there), one panel per case; a method that refused the case says so."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    summary = summary or {}
     cases = list(dict.fromkeys(m.case for m in measurements))
     labels = {m.key: m.label for m in METHODS}
-    fig, axes = plt.subplots(1, len(cases), figsize=(4.2 * len(cases) + 2.5, 5.5), sharey=True)
-    axes = np.atleast_1d(axes)
     order = [m.key for m in METHODS]
-    for ax, case in zip(axes, cases, strict=True):
+    low = min(min(m.spread_ms[0], m.median_ms) for m in measurements) / 3
+    high = max(max(m.spread_ms[1], m.median_ms) for m in measurements) * 6
+    fig, axes = plt.subplots(1, len(cases), figsize=(4.2 * len(cases) + 2.5, 5.5), sharey=True)
+    for ax, case in zip(np.atleast_1d(axes), cases, strict=True):
         found = {m.method: m for m in measurements if m.case == case}
-        keys = [k for k in order if k in found]
-        y = [order.index(k) for k in keys]
-        values = [found[k].median_ms for k in keys]
-        colours = [KIND_COLOURS[found[k].extra["kind"]] for k in keys]
-        ax.barh(y, values, color=colours)
-        for yi, value in zip(y, values, strict=True):
-            ax.text(value * 1.08, yi, _fmt(value), va="center", fontsize=7)
+        for key in order:
+            y = order.index(key)
+            if key not in found:
+                why = summary.get("skipped", {}).get(f"{case} / {key}", "not measured")
+                ax.text(low * 1.2, y, why.split(" (")[0], va="center", fontsize=7, color="0.4")
+                continue
+            m = found[key]
+            spread = [[m.median_ms - m.spread_ms[0]], [m.spread_ms[1] - m.median_ms]]
+            colour = KIND_COLOURS[m.extra["kind"]]
+            ax.errorbar(m.median_ms, y, xerr=spread, fmt="o", color=colour, ms=5, capsize=2)
+            ax.text(m.spread_ms[1] * 1.15, y, _fmt(m.median_ms), va="center", fontsize=7)
         ax.set_xscale("log")
-        ax.set_xlim(min(values) / 2, max(values) * 8)
+        ax.set_xlim(low, high)  # one scale for every panel
         ax.set_title(case, fontsize=10)
-        ax.set_xlabel("ms per batch (log)")
+        ax.set_xlabel(
+            "ms per batch, log scale (median, whiskers: IQR; lower is better)", fontsize=8
+        )
         ax.grid(axis="x", alpha=0.3)
-    axes[0].set_yticks(range(len(order)), [labels[k] for k in order], fontsize=8)
-    axes[0].invert_yaxis()
+    first = np.atleast_1d(axes)[0]
+    first.set_yticks(range(len(order)), [labels[k] for k in order], fontsize=8)
+    first.invert_yaxis()
     kinds = {"ours": "shiftaug", "peer": "per-sample peer", "batch": "one shift per batch"}
-    kinds["limit"] = "memory limit"
-    handles = [plt.Rectangle((0, 0), 1, 1, color=KIND_COLOURS[k]) for k in kinds]
-    fig.legend(handles, list(kinds.values()), loc="lower left", ncol=4, fontsize=8)
-    fig.suptitle("Per-sample random translation (missing bar: method rejects the dtype/device)")
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    kinds["limit"] = "memory limit (copy)"
+    handles = [plt.Line2D([], [], marker="o", ls="", color=KIND_COLOURS[k]) for k in kinds]
+    fig.legend(handles, list(kinds.values()), loc="lower center", ncol=4, fontsize=8)
+    threads = summary.get("threads")
+    where = f" on {threads} CPU thread(s)" if threads else ""
+    fig.suptitle(f"Per-sample random translation of a batch{where}", fontsize=11)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def redraw(out: Path) -> Path:
+    """Draw ``<out>/translate.png`` from ``<out>/translate.json``."""
+    measurements, payload = read_results(out / "translate.json")
+    plot(measurements, out / "translate.png", payload["summary"])
+    return out / "translate.png"
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -389,7 +411,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="intra-op threads for torch and OpenCV alike (default: torch's default); 1 is "
         "far steadier on a busy machine",
     )  # fmt: skip
+    parser.add_argument(
+        "--redraw", action="store_true", help="only redraw translate.png from translate.json"
+    )
     args = parser.parse_args(argv)
+    if args.redraw:
+        print(f"wrote {redraw(args.out)}")
+        return 0
     if args.threads is not None:
         import cv2
 
@@ -420,7 +448,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "translate", measurements, table, summary=summary, out_dir=args.out
     )
     if not args.no_plot:
-        plot(measurements, args.out / "translate.png")
+        redraw(args.out)
     print()
     for v in verdicts:
         print(f"{v['status']}  {v['target']} [{v['case']}]: {v['ratio']:.2f}x "

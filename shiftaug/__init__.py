@@ -7,6 +7,7 @@ The public surface:
 - :mod:`shiftaug.inpaint`: hole-filling backends behind one protocol (classical, torch, diffusers)
 - transforms such as :class:`shiftaug.RandomTranslate`
 - :mod:`shiftaug.adapters`: kornia, torchvision, albumentations and DataLoader integration
+- :mod:`shiftaug.detection`: Simple Copy-Paste as a ``collate_fn`` for detection batches
 
 The names below are imported on first use (PEP 562), so ``import shiftaug`` and the
 ``shiftaug`` command start without loading torch; ``shiftaug.RandomTranslate`` works as usual.
@@ -21,7 +22,7 @@ from ._import_hooks import register_with_frameworks
 from ._version import __version__
 
 if TYPE_CHECKING:  # what _LAZY loads on first use, for type checkers and the API docs
-    from . import functional, inpaint, params
+    from . import detection, functional, inpaint, params
     from ._checks import get_validate_args, set_validate_args
     from .params import PlacementParams, TranslateParams
     from .transforms import (
@@ -44,6 +45,7 @@ _LAZY = {
     "RandomTranslate": ".transforms",
     "TranslateOutput": ".transforms",
     "TranslateParams": ".params",
+    "detection": ".detection",
     "functional": ".functional",
     "get_validate_args": "._checks",
     "inpaint": ".inpaint",
@@ -65,6 +67,7 @@ __all__ = [
     "TranslateOutput",
     "TranslateParams",
     "__version__",
+    "detection",
     "functional",
     "get_validate_args",
     "inpaint",

@@ -7,18 +7,26 @@ Messages follow one pattern so users can grep for them:
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 
 __all__ = [
+    "check_bool",
     "check_choice",
+    "check_device",
     "check_finite_tensor",
+    "check_generator",
+    "check_int",
     "check_probability",
+    "check_real",
+    "check_size",
     "check_tensor",
     "describe",
     "get_validate_args",
+    "parse_device",
     "set_validate_args",
 ]
 
@@ -103,8 +111,134 @@ def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
 
 def check_probability(name: str, value: Any) -> float:
     """Check that ``value`` is a real number in [0, 1]; return it as a float."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"`{name}` must be a float in [0, 1], but got {describe(value)}.")
-    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+    number = float(value)
+    if not (math.isfinite(number) and 0.0 <= number <= 1.0):
         raise ValueError(f"`{name}` must be a float in [0, 1], but got {value!r}.")
-    return float(value)
+    return number
+
+
+def _interval(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
+    if low is not None and high is not None:
+        return f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    if low is not None:
+        return f" {'>' if low_open else '>='} {low:g}"
+    if high is not None:
+        return f" {'<' if high_open else '<='} {high:g}"
+    return ""
+
+
+def check_int(name: str, value: Any, *, low: int | None = None, high: int | None = None) -> int:
+    """Check that ``value`` is an int (not a bool) in ``[low, high]``; return it.
+
+    Wrong types raise ``TypeError``, out-of-range values ``ValueError``.
+    """
+    expectation = f"an int{_interval(low, high, False, False)}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"`{name}` must be {expectation}, but got {describe(value)}.")
+    number = int(value)
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise ValueError(f"`{name}` must be {expectation}, but got {value!r}.")
+    return number
+
+
+def check_real(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """Check that ``value`` is a finite real number (not a bool) in the given interval.
+
+    ``low_open``/``high_open`` exclude the bounds. Wrong types raise ``TypeError``; NaN, inf
+    and out-of-range values ``ValueError``. Returns the value as a float.
+    """
+    expectation = f"a finite number{_interval(low, high, low_open, high_open)}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{name}` must be {expectation}, but got {describe(value)}.")
+    number = float(value)
+    too_low = low is not None and (number <= low if low_open else number < low)
+    too_high = high is not None and (number >= high if high_open else number > high)
+    if not math.isfinite(number) or too_low or too_high:
+        raise ValueError(f"`{name}` must be {expectation}, but got {value!r}.")
+    return number
+
+
+def check_device(name: str, value: torch.Tensor, reference: str, device: torch.device) -> None:
+    """Raise ``ValueError`` unless tensor ``value`` is on ``device``, the device of the
+    caller's argument ``reference``."""
+    if value.device != device:
+        raise ValueError(
+            f"`{name}` must be on the same device as `{reference}` ({device}), but got "
+            f"{value.device}."
+        )
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Check that ``value`` is a bool (not merely truthy: ``"no"`` is not ``False``); return it."""
+    if not isinstance(value, bool):
+        raise TypeError(f"`{name}` must be a bool, but got {describe(value)}.")
+    return value
+
+
+def check_generator(name: str, value: Any) -> torch.Generator | None:
+    """Check that ``value`` is a :class:`torch.Generator` or ``None``; return it."""
+    if value is not None and not isinstance(value, torch.Generator):
+        raise TypeError(f"`{name}` must be a torch.Generator or None, but got {describe(value)}.")
+    return value
+
+
+def parse_device(name: str, value: Any) -> torch.device | None:
+    """Check that ``value`` is ``None``, a :class:`torch.device` or a device string naming a
+    device this machine has; return the device (``None`` stays ``None``)."""
+    if value is None:
+        return value
+    if isinstance(value, torch.device):
+        device = value
+    elif isinstance(value, str):
+        try:
+            device = torch.device(value)
+        except RuntimeError:
+            raise ValueError(
+                f"`{name}` must name a device such as 'cpu' or 'cuda:0', but got {value!r}."
+            ) from None
+    else:
+        raise TypeError(
+            f"`{name}` must be a torch.device, a device string or None, but got {describe(value)}."
+        )
+    _check_available(name, device)
+    return device
+
+
+def _check_available(name: str, device: torch.device) -> None:
+    """A ``ValueError`` naming ``name`` for a CUDA/MPS device this machine lacks (torch would
+    fail later with a driver message that names no argument)."""
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0 or (device.index is not None and device.index >= count):
+            have = f"{count} CUDA device(s)" if count else "no CUDA device"
+            raise ValueError(
+                f"`{name}` must name a device this machine has, but got {str(device)!r} "
+                f"({have} available)."
+            )
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(
+            f"`{name}` must name a device this machine has, but got 'mps' (MPS is not available)."
+        )
+
+
+def check_size(name: str, value: Any) -> tuple[int, int]:
+    """Check that ``value`` is an ``(H, W)`` pair of ints >= 1 (a ``torch.Size`` too)."""
+    if (
+        not isinstance(value, (tuple, list))
+        or len(value) != 2
+        or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) for v in value)
+    ):
+        raise TypeError(f"`{name}` must be a pair (H, W) of ints, but got {describe(value)}.")
+    if min(value) <= 0:
+        raise ValueError(f"`{name}` must be a pair (H, W) of ints >= 1, but got {tuple(value)!r}.")
+    return int(value[0]), int(value[1])

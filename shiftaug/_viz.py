@@ -95,7 +95,10 @@ def padding_panels(scene: Scene) -> list[Panel]:
     panels = [Panel("original", scene.image, scene.mask, scene.box[0])]
     for mode, options in PADDING_ROW:
         image = translate_image(scene.image, shift, padding_mode=mode, **options)
-        mask = translate_mask(scene.mask, shift, padding_mode=mode)
+        # Masks follow RandomTranslate's rule: background where vacated, wrapped if circular.
+        mask = translate_mask(
+            scene.mask, shift, padding_mode="circular" if mode == "circular" else None
+        )
         box, visible = translate_boxes(scene.box, shift, canvas_size=(height, width))
         title = mode if mode != "constant" else "constant (fill)"
         panels.append(Panel(title, image, mask, box[0], bool(visible[0])))

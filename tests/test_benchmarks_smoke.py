@@ -1,15 +1,18 @@
-"""``benchmarks/translate.py --quick`` on a tiny batch: every method runs and the files appear."""
+"""``benchmarks/translate.py --quick`` on a tiny batch: every method runs and the files appear;
+the translate, pipelines and placement figures are redrawn from their committed JSON."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import sys
 from pathlib import Path
 
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+RESULTS = BENCHMARKS / "results"
 
 pytest.importorskip("torchvision")
 pytest.importorskip("albumentations")
@@ -66,3 +69,53 @@ def test_targets_compare_against_the_fastest_per_sample_peer(monkeypatch) -> Non
     assert (nearest["peer"], nearest["ratio"], nearest["status"]) == ("drq", 2.5, "FAIL")
     bilinear = verdicts["bilinear f32 vs kornia RandomAffine"]
     assert bilinear["status"] == "PASS" and bilinear["ratio"] == pytest.approx(4.0 / 1.5)
+
+
+# The figures are drawn from the committed results files (``--redraw``).
+
+
+@pytest.mark.parametrize("name", ["placement", "pipelines", "translate"])
+def test_read_results_gives_back_the_committed_measurements(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    common = _load("common", monkeypatch)
+    measurements, payload = common.read_results(RESULTS / f"{name}.json")
+    raw = json.loads((RESULTS / f"{name}.json").read_text())["measurements"]
+    assert [m.method for m in measurements] == [m["method"] for m in raw]
+    assert [m.median_ms for m in measurements] == pytest.approx([m["median_ms"] for m in raw])
+    assert [m.items_per_s for m in measurements] == pytest.approx([m["items_per_s"] for m in raw])
+    spreads = [value for m in measurements for value in m.spread_ms]
+    assert spreads == pytest.approx([value for m in raw for value in m["spread_ms"]])
+    assert payload["environment"]["torch"]
+
+
+@pytest.mark.parametrize("name", ["pipelines", "translate"])
+def test_redraw_draws_the_figure_from_the_json_alone(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _load("common", monkeypatch)
+    bench = _load(name, monkeypatch)
+    shutil.copy(RESULTS / f"{name}.json", tmp_path)
+    assert bench.main(["--redraw", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / f"{name}.png").stat().st_size > 10_000
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{name}.json", f"{name}.png"]
+
+
+def test_placement_redraw_writes_where_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _load("common", monkeypatch)
+    bench = _load("placement", monkeypatch)
+    assert bench.redraw("placement", tmp_path) == tmp_path / "placement.png"
+    assert (tmp_path / "placement.png").stat().st_size > 10_000
+
+
+def test_the_fill_figure_is_drawn_from_the_json_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    common = _load("common", monkeypatch)
+    bench = _load("_fill_quality", monkeypatch)
+    summary = common.read_results(RESULTS / "placement_fill.json")[1]["summary"]
+    assert set(summary["psnr_db"]) == set(summary["images_per_s"])
+    bench.plot(summary, tmp_path / "placement_fill.png")
+    assert (tmp_path / "placement_fill.png").stat().st_size > 10_000

@@ -52,7 +52,7 @@ from .._checks import check_finite_tensor, check_tensor, describe, get_validate_
 from .._import_hooks import REGISTERING_MODULES, register_with_frameworks, run_after_import
 from ..functional import IMAGE_DTYPES
 from ..functional._boxes import translate_boxes_
-from ..functional._image import normalize_fill, translate_image_
+from ..functional._image import normalize_fill
 from ..functional._keypoints import translate_keypoints_
 from ..functional._mask import translate_mask_
 from ..functional._slicing import shift_by_slicing
@@ -252,16 +252,14 @@ class TranslateBinding(Binding):
         check_sample_count("mask", mask, len(params), 2)
         shift = self._shift(params, mask.ndim - 2)
         mode, fill = self.mask_padding()
-        if isinstance(mask, torch.Tensor) and mask.is_floating_point():
-            # Soft or float-coded labels (kornia, albumentations): the image kernel with
-            # nearest interpolation moves them by the same rounded shift.
-            moved = translate_image_(
-                mask.unsqueeze(-3), torch.round(shift), mode, fill, "nearest", check_values=False
-            )
-            return moved.squeeze(-3)
-        return translate_mask_(mask, shift, padding_mode=mode, fill=fill, check_values=False)
+        # Floating-point (soft or float-coded) labels are copied exactly too; errors name the
+        # caller's argument (`mask_fill`).
+        return translate_mask_(
+            mask, shift, padding_mode=mode, fill=fill, check_values=False,
+            fill_name="mask_fill", mode_name="mask_padding_mode",
+        )  # fmt: skip
 
-    def mask_padding(self) -> tuple[str, int]:
+    def mask_padding(self) -> tuple[str, float]:
         """``(padding_mode, fill)`` for masks: the shared mask-padding rule.
 
         A mask is never padded with image content: vacated pixels take ``mask_fill`` whatever

@@ -15,7 +15,8 @@ from typing import Any
 import torch
 
 from .._checks import describe
-from ..functional import convert_boxes, masks_to_boxes
+from ..functional import masks_to_boxes
+from ..functional._boxes import convert_boxes_
 from ..params import PlacementParams
 from ..transforms import CopyPaste, PlacementOutput, RandomRelocate
 from ..transforms._objects import parse_objects
@@ -91,7 +92,8 @@ class PlacementBinding(Binding):
         format: str = "xyxy",
         clip: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        return convert_boxes(params.output.boxes, "xyxy", format), params.output.valid
+        moved = convert_boxes_(params.output.boxes, "xyxy", format, check_values=False)
+        return moved, params.output.valid
 
     def keypoints(
         self, keypoints: torch.Tensor, params: Any, *, canvas_size: tuple[int, int]

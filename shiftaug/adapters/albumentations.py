@@ -33,7 +33,8 @@ class RandomTranslate(ShiftaugDualTransform):
             ``((0, 8), 2)``).
         shift_frac: the same grammar as a fraction of the image size. Give exactly one.
         padding_mode: ``"zeros"``, ``"constant"``, ``"reflect"``, ``"symmetric"``,
-            ``"replicate"`` or ``"circular"``.
+            ``"replicate"`` (or ``"edge"``) or ``"circular"``; ``None`` (default): ``"constant"``
+            if a ``fill`` is given, else ``"zeros"``, as in torchvision.
         fill: value(s) for ``padding_mode="constant"``: one, or one per channel.
         interpolation: ``"nearest"`` (whole pixels, exact) or ``"bilinear"`` (sub-pixel).
         distribution: ``"uniform"`` or ``"normal"``; ``normal_scale`` as in the core.
@@ -71,8 +72,8 @@ class RandomTranslate(ShiftaugDualTransform):
         self,
         shift_px: Any = None,
         shift_frac: Any = None,
-        padding_mode: str = "zeros",
-        fill: Any = 0.0,
+        padding_mode: str | None = None,
+        fill: Any = None,
         interpolation: str = "nearest",
         distribution: str = "uniform",
         normal_scale: float = 0.5,

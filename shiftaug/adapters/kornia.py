@@ -259,11 +259,13 @@ class RandomTranslate(ShiftaugAugmentation):
             ``((0, 8), 2)``).
         shift_frac: the same grammar as a fraction of the image size. Give exactly one.
         padding_mode: ``"zeros"``, ``"constant"``, ``"reflect"``, ``"symmetric"``,
-            ``"replicate"`` or ``"circular"``.
+            ``"replicate"`` (or ``"edge"``) or ``"circular"``; ``None`` (default): ``"constant"``
+            if a ``fill`` is given, else ``"zeros"``, as in torchvision.
         fill: value(s) for ``padding_mode="constant"``.
         interpolation: ``"nearest"`` (whole-pixel shifts, exact copies) or ``"bilinear"``.
         distribution: ``"uniform"`` or ``"normal"``; ``normal_scale`` as in the core.
-        mask_fill: label written into vacated mask pixels with ``padding_mode="constant"``.
+        mask_fill: label written into vacated mask pixels, whatever the image padding (masks
+            wrap with ``padding_mode="circular"``; see docs/conventions.md#masks).
         min_visibility: boxes keeping less than this fraction of their area are filtered
             (exported as zero rows, kornia's representation of filtered boxes).
         min_area: boxes whose visible area falls below this many pixels are filtered too.
@@ -299,8 +301,8 @@ class RandomTranslate(ShiftaugAugmentation):
         shift_px: object = None,
         shift_frac: object = None,
         *,
-        padding_mode: str = "zeros",
-        fill: float | tuple[float, ...] = 0.0,
+        padding_mode: str | None = None,
+        fill: float | tuple[float, ...] | None = None,
         interpolation: str = "nearest",
         distribution: str = "uniform",
         normal_scale: float = 0.5,

@@ -46,21 +46,32 @@ class RandomRelocate(PlacementDual):
         num_objects: objects moved per image: ``n``, ``(low, high)`` or ``"all"``.
         shift_px: move range in pixels (the grammar of ``docs/conventions.md``).
         shift_frac: the same as a fraction of the image size.
-        policy: where objects may go (``"uniform"``, ``"non_overlapping"``, ``"grid"``, ...).
+        policy: where objects may go (``"uniform"``, ``"non_overlapping"``, ``"grid"``,
+            ``"context"``, ...).
         min_inside: fraction of an object that must stay in the frame.
         stride: lattice step for ``policy="grid"``.
-        blend: ``"hard"``, ``"feather"``, ``"laplacian"`` or ``"poisson"``.
+        context_width: band width in pixels around the object for ``policy="context"``.
+        context_sigma: similarity scale for ``policy="context"`` (a fraction of the
+            background's standard deviation).
+        blend: ``"antialias"`` (the default, as in the core), ``"hard"``, ``"feather"``,
+            ``"laplacian"`` or ``"poisson"``.
         sigma: Gaussian std for ``"feather"``.
         levels: pyramid levels for ``"laplacian"``.
         iterations: conjugate-gradient iterations for ``"poisson"``.
-        hole_margin: pixels the hole grows by before it is filled.
+        hole_margin: pixels the hole grows by before it is filled (1, as in the core).
+        fill_context: fill each hole in a window this many pixels around it (``None``: the
+            whole image).
         on_no_position: ``"skip"`` or ``"raise"`` when an object has nowhere to go.
         min_visibility: covered objects keeping less than this fraction are dropped.
         min_area: covered objects keeping fewer pixels are dropped.
+        inpainter_options: keyword arguments of the backend (a dict, serializable).
         p: probability that the transform is applied to a call; 0.5 by default, as for
             albumentations' own transforms.
         strict: accepted as albumentations' transforms accept it; invalid arguments always
             raise here.
+
+    Every other default is the core's; ``region``, ``density`` (tensors) and ``generator``
+    are not offered (albumentations seeds each call itself).
 
     Targets:
         image, images (HWC or HW, uint8 or float32), masks (the objects), bboxes, keypoints.
@@ -90,24 +101,29 @@ class RandomRelocate(PlacementDual):
         policy: str = "uniform",
         min_inside: float = 1.0,
         stride: int = 8,
-        blend: str = "hard",
+        context_width: int = 4,
+        context_sigma: float = 0.5,
+        blend: str = "antialias",
         sigma: float = 1.0,
         levels: int = 3,
         iterations: int = 300,
-        hole_margin: int = 0,
+        hole_margin: int = 1,
+        fill_context: int | None = None,
         on_no_position: str = "skip",
         min_visibility: float = 0.0,
         min_area: float = 0.0,
+        inpainter_options: dict[str, Any] | None = None,
         p: float = 0.5,
         strict: bool = False,
     ) -> None:
         init_args = {
             "inpainter": inpainter, "num_objects": num_objects, "shift_px": shift_px,
             "shift_frac": shift_frac, "policy": policy, "min_inside": min_inside,
-            "stride": stride, "blend": blend, "sigma": sigma, "levels": levels,
-            "iterations": iterations, "hole_margin": hole_margin,
+            "stride": stride, "context_width": context_width, "context_sigma": context_sigma,
+            "blend": blend, "sigma": sigma, "levels": levels, "iterations": iterations,
+            "hole_margin": hole_margin, "fill_context": fill_context,
             "on_no_position": on_no_position, "min_visibility": min_visibility,
-            "min_area": min_area,
+            "min_area": min_area, "inpainter_options": inpainter_options,
         }  # fmt: skip
         super().__init__(RelocateBinding.build(**init_args), init_args, p, strict)
 
@@ -152,13 +168,18 @@ class CopyPaste(PlacementDual):
 
     Args:
         num_objects: objects pasted per image: ``n``, ``(low, high)`` or ``"all"``.
-        policy: where pasted objects go; ``"same"`` (as in the paper) keeps their place.
+        policy: where pasted objects go; ``"same"`` (as in the paper) keeps their place;
+            ``"context"`` prefers places whose surroundings look like the object's own.
         shift_px: move range in pixels for the other policies.
         shift_frac: the same as a fraction of the image size.
         min_inside: fraction of a pasted object that must land in the frame.
         stride: lattice step for ``policy="grid"``.
+        context_width: band width in pixels around the object for ``policy="context"``.
+        context_sigma: similarity scale for ``policy="context"`` (a fraction of the
+            background's standard deviation).
         scale_range: ``(low, high)`` scale jitter, or ``None`` for exact copies.
-        blend: ``"hard"``, ``"feather"``, ``"laplacian"`` or ``"poisson"``.
+        blend: ``"antialias"`` (the default, as in the core), ``"hard"``, ``"feather"``,
+            ``"laplacian"`` or ``"poisson"``.
         sigma: Gaussian std for ``"feather"``.
         levels: pyramid levels for ``"laplacian"``.
         iterations: conjugate-gradient iterations for ``"poisson"``.
@@ -171,6 +192,9 @@ class CopyPaste(PlacementDual):
             albumentations' own transforms.
         strict: accepted as albumentations' transforms accept it; invalid arguments always
             raise here.
+
+    Every other default is the core's; ``region``, ``density`` (tensors) and ``generator``
+    are not offered (albumentations seeds each call itself).
 
     Targets:
         image, images (HWC or HW, uint8 or float32), masks (the objects; pasted objects' masks
@@ -211,8 +235,10 @@ class CopyPaste(PlacementDual):
         shift_frac: Any = None,
         min_inside: float = 1.0,
         stride: int = 8,
+        context_width: int = 4,
+        context_sigma: float = 0.5,
         scale_range: Any = None,
-        blend: str = "hard",
+        blend: str = "antialias",
         sigma: float = 1.0,
         levels: int = 3,
         iterations: int = 300,
@@ -226,6 +252,7 @@ class CopyPaste(PlacementDual):
         core_args = {
             "num_objects": num_objects, "policy": policy, "shift_px": shift_px,
             "shift_frac": shift_frac, "min_inside": min_inside, "stride": stride,
+            "context_width": context_width, "context_sigma": context_sigma,
             "scale_range": None if scale_range is None else tuple(scale_range), "blend": blend,
             "sigma": sigma, "levels": levels, "iterations": iterations,
             "on_no_position": on_no_position, "min_visibility": min_visibility,

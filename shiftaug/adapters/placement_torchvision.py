@@ -10,6 +10,7 @@ They take torchvision's detection / instance-segmentation samples, ``(image, tar
         "labels": torch.Tensor,            # (K,), optional: follows its object
         "keypoints": tv_tensors.KeyPoints, # (K, P, 2), optional: moves with its object
         "area": torch.Tensor,              # (K,), optional: recomputed where a mask changed
+                                           #   (one image's may be a list, as COCO's wrapper gives)
         "iscrowd": torch.Tensor,           # (K,), optional: follows its object
     }
 
@@ -32,7 +33,8 @@ from typing import Any
 import torch
 
 from .._checks import describe
-from ..functional import convert_boxes
+from ..functional._boxes import convert_boxes_
+from ..functional._wide import narrow
 from ._common import missing_framework, single_thread_after_fork
 from ._placement_binding import (
     BOX_TOLERANCE,
@@ -135,7 +137,14 @@ class _PlacementTransform(ShiftaugTransform):
         if "boxes" in target:
             boxes = target["boxes"]
             box_format = _box_format(boxes)
-            moved = convert_boxes(out.boxes, "xyxy", box_format)[keep].to(boxes.dtype)
+            moved = convert_boxes_(out.boxes, "xyxy", box_format, check_values=False)
+            moved = narrow(
+                moved[keep],
+                boxes,
+                "target['boxes']",
+                check_values=False,
+                action="moved by the placement",
+            )
             new["boxes"] = tv_tensors.wrap(moved, like=boxes) if _is_tv(boxes) else moved
         if out.labels is not None:
             new["labels"] = out.labels[keep]
@@ -200,7 +209,9 @@ def _check_boxes(boxes: Any, masks: torch.Tensor) -> None:
         raise ValueError(
             f"`target['boxes']` must be axis-aligned (XYXY, XYWH or CXCYWH), but got {box_format}."
         )
-    xyxy = convert_boxes(boxes.as_subclass(torch.Tensor).double(), box_format, "xyxy")
+    xyxy = convert_boxes_(
+        boxes.as_subclass(torch.Tensor).double(), box_format, "xyxy", check_values=False
+    )  # float64: no overflow to check for (a host synchronisation saved)
     check_boxes_match(xyxy, masks, "target['boxes']", "target['masks']")
 
 
@@ -225,9 +236,17 @@ def _follow(value: Any, record: PlacementRecord, batched: bool) -> Any:
 
 
 def _area(area: Any, before: torch.Tensor, after: torch.Tensor, batched: bool) -> Any:
-    """``area`` with the pixel count of every object whose mask changed (pasted ones too)."""
+    """``area`` with the pixel count of every object whose mask changed (pasted ones too).
+
+    One image's ``area`` may be a list (torchvision's COCO wrapper gives one); it stays a list.
+    """
+    if not batched and isinstance(area, (list, tuple)):
+        values = torch.tensor([float(value) for value in area], dtype=torch.float64)
+        return type(area)(_area(values, before, after, batched).tolist())
     if not isinstance(area, torch.Tensor):
-        raise TypeError(f"`target['area']` must be a tensor, but got {describe(area)}.")
+        raise TypeError(
+            f"`target['area']` must be a tensor (or a list for one image), but got {describe(area)}."
+        )
     if not batched:
         before, after = before[None], after[None]
         area = area[None]

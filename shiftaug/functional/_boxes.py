@@ -6,19 +6,25 @@ from collections.abc import Sequence
 
 import torch
 
-from .._checks import check_choice, check_tensor, describe
+from .._checks import check_bool, check_choice, check_real, check_size, check_tensor
 from ._shift import as_shift, broadcast_shift
+from ._wide import narrow, target_step, wide_dtype
 
 __all__ = [
     "BOX_FORMATS",
     "check_canvas_size",
     "clip_boxes",
     "convert_boxes",
+    "convert_boxes_",
     "masks_to_boxes",
     "translate_boxes",
 ]
 
 BOX_FORMATS = ("xyxy", "xywh", "cxcywh")
+_MASK_DTYPES = (
+    torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64,
+    torch.float16, torch.bfloat16, torch.float32, torch.float64,
+)  # fmt: skip
 BOX_DTYPES = (
     torch.float16, torch.bfloat16, torch.float32, torch.float64,
     torch.uint8, torch.int16, torch.int32, torch.int64,
@@ -42,7 +48,10 @@ def translate_boxes(
     ``xyxy``. So the box of a mask moved by an integer shift equals the moved, clipped box.
 
     Args:
-        boxes: ``(*batch, M, 4)`` boxes. Integer boxes move by the rounded shift.
+        boxes: ``(*batch, M, 4)`` boxes, floating point or integer. Integer boxes move by the
+            rounded shift, computed in float64 (exact within +-2**53); a result that does not
+            fit their dtype (a uint8 box moved below 0 with ``clip=False``) is a ``ValueError``,
+            never a wrap-around.
         shift: ``(*batch, 2)`` shifts in pixels, broadcast against ``boxes.shape[:-2]``.
         canvas_size: ``(H, W)`` of the image the boxes live on.
         format: ``"xyxy"``, ``"xywh"`` or ``"cxcywh"``; input and output use the same format.
@@ -53,7 +62,8 @@ def translate_boxes(
         min_area: a box is visible only if its clipped area is at least this many pixels.
 
     Returns:
-        ``(boxes, visible)``: the moved boxes, shape ``(*batch, M, 4)``, same dtype; and a bool
+        ``(boxes, visible)``: the moved boxes, shape ``(*batch, M, 4)``, same dtype (a ``ValueError``
+        if they do not fit it, as a float16 box moved past 65504); and a bool
         tensor ``(*batch, M)`` that is False for boxes that left the canvas, fell below
         ``min_visibility``/``min_area``, or had no area to begin with.
 
@@ -86,39 +96,98 @@ def translate_boxes_(
     check_values: bool,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`translate_boxes` with the NaN/inf check optional (see ``translate_image_``)."""
-    check_tensor("boxes", boxes, min_ndim=2, layout="(*batch, M, 4)", dtypes=BOX_DTYPES)
-    if boxes.shape[-1] != 4:
-        raise ValueError(
-            f"`boxes` must have shape (*batch, M, 4), but got a tensor of shape {tuple(boxes.shape)}."
-        )
+    _check_boxes("boxes", boxes, "(*batch, M, 4)", min_ndim=2)
     height, width = check_canvas_size(canvas_size)
     box_format = _check_format(format)
-    _check_fraction("min_visibility", min_visibility)
-    if isinstance(min_area, bool) or not isinstance(min_area, (int, float)) or not min_area >= 0:
-        raise ValueError(f"`min_area` must be a number >= 0, but got {describe(min_area)}.")
+    check_bool("clip", clip)
+    check_real("min_visibility", min_visibility, low=0.0, high=1.0)
+    check_real("min_area", min_area, low=0.0)
     offsets = as_shift(shift, boxes.device, check_values=check_values)
     batch = broadcast_shift(offsets, boxes.shape[:-2], target="boxes")
-    compute = torch.float64 if boxes.dtype == torch.float64 else torch.float32
-    if not boxes.dtype.is_floating_point and offsets.is_floating_point():
-        offsets = torch.round(offsets)
-    xyxy = convert_boxes(boxes.to(compute), box_format, "xyxy")
-    dx, dy = offsets.to(compute).unbind(-1)
+    step = target_step(offsets, boxes.dtype, check_values=check_values)
+    xyxy = _convert(boxes.to(step.dtype), box_format, "xyxy")
+    dx, dy = step.unbind(-1)
     moved = xyxy + torch.stack([dx, dy, dx, dy], -1)[..., None, :]
     moved = moved.expand(*batch, *moved.shape[-2:])
-    clipped = clip_boxes(moved, (height, width))
+    clipped = _clip(moved, (height, width))
     area = _area(xyxy)
     kept = _area(clipped)
     visible = (kept > 0) & (kept >= min_area) & (kept >= min_visibility * area)
-    result = clipped if clip else moved
-    result = convert_boxes(result, "xyxy", box_format)
+    result = _convert(clipped if clip else moved, "xyxy", box_format)
     if not boxes.dtype.is_floating_point:
         result = result.round()
-    return result.to(boxes.dtype), visible
+    return narrow(result, boxes, "boxes", check_values=check_values), visible
 
 
 def convert_boxes(boxes: torch.Tensor, source: str, target: str) -> torch.Tensor:
-    """Convert ``(..., 4)`` boxes between ``xyxy``, ``xywh`` and ``cxcywh``."""
+    """Convert ``(..., 4)`` boxes between ``xyxy``, ``xywh`` and ``cxcywh``.
+
+    The result has the input's dtype. Boxes are converted in a wide dtype (float64 for integers
+    and float64, float32 for half floats); integer results are rounded half to even
+    (``cxcywh`` centres of odd-sized boxes fall on half pixels, so integer ``cxcywh``
+    round-trips exactly only for even sizes). A result outside the dtype's range (a float16
+    ``x + w`` beyond 65504, a uint8 ``cx - w / 2`` below 0) is a ``ValueError``, never a
+    wrap-around or an infinity.
+
+    Args:
+        boxes: ``(..., 4)`` boxes, floating point or integer.
+        source: their format: ``"xyxy"``, ``"xywh"`` or ``"cxcywh"`` (or torchvision's
+            ``BoundingBoxFormat``).
+        target: the format to return.
+
+    Returns:
+        A new ``(..., 4)`` tensor of the same dtype.
+
+    Example:
+        >>> import torch
+        >>> from shiftaug.functional import convert_boxes
+        >>> convert_boxes(torch.tensor([[1.0, 2.0, 5.0, 4.0]]), "xyxy", "cxcywh")
+        tensor([[3., 3., 4., 2.]])
+    """
+    return convert_boxes_(boxes, source, target, check_values=True)
+
+
+def convert_boxes_(
+    boxes: torch.Tensor, source: str, target: str, *, check_values: bool
+) -> torch.Tensor:
+    """:func:`convert_boxes`; ``check_values=False`` skips the float32/float64 overflow check
+    (a host synchronisation on an accelerator) for boxes known to be far inside their range.
+    Integer and half-float results are always checked."""
+    _check_boxes("boxes", boxes, "(..., 4)", min_ndim=1)
     source, target = _check_format(source, "source"), _check_format(target, "target")
+    if source == target:
+        return boxes.clone()
+    result = _convert(boxes.to(wide_dtype(boxes.dtype)), source, target)
+    if not boxes.dtype.is_floating_point:
+        result = result.round()
+    return narrow(
+        result, boxes, "boxes", check_values=check_values, action=f"converted to {target!r}"
+    )
+
+
+def clip_boxes(boxes: torch.Tensor, canvas_size: tuple[int, int]) -> torch.Tensor:
+    """Clip ``(..., 4)`` ``xyxy`` boxes to the canvas ``[0, W] x [0, H]`` (same dtype).
+
+    Args:
+        boxes: ``(..., 4)`` ``xyxy`` boxes in pixels, floating point or integer.
+        canvas_size: ``(H, W)`` ints >= 1 (a canvas beyond the dtype's range is fine).
+
+    Example:
+        >>> import torch
+        >>> from shiftaug.functional import clip_boxes
+        >>> clip_boxes(torch.tensor([[-2.0, 1.0, 9.0, 3.0]]), (4, 8))
+        tensor([[0., 1., 8., 3.]])
+    """
+    _check_boxes("boxes", boxes, "(..., 4)", min_ndim=1)
+    height, width = check_canvas_size(canvas_size)
+    if boxes.dtype in (torch.float32, torch.float64):
+        return _clip(boxes, (height, width))
+    # Clamping in the wide dtype: a canvas larger than the dtype's range is no error.
+    return _clip(boxes.to(wide_dtype(boxes.dtype)), (height, width)).to(boxes.dtype)
+
+
+def _convert(boxes: torch.Tensor, source: str, target: str) -> torch.Tensor:
+    """Format conversion in ``boxes``' own (floating-point) dtype."""
     if source == target:
         return boxes
     a, b, c, d = boxes.unbind(-1)
@@ -133,8 +202,7 @@ def convert_boxes(boxes: torch.Tensor, source: str, target: str) -> torch.Tensor
     return torch.stack([a, b, c, d], -1)
 
 
-def clip_boxes(boxes: torch.Tensor, canvas_size: tuple[int, int]) -> torch.Tensor:
-    """Clip ``(..., 4)`` ``xyxy`` boxes to the canvas ``[0, W] x [0, H]``."""
+def _clip(boxes: torch.Tensor, canvas_size: tuple[int, int]) -> torch.Tensor:
     height, width = canvas_size
     x = boxes[..., 0::2].clamp(0, width)
     y = boxes[..., 1::2].clamp(0, height)
@@ -147,6 +215,13 @@ def masks_to_boxes(masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     The box of the pixels in rows ``r0..r1`` and columns ``c0..c1`` is
     ``(c0, r0, c1 + 1, r1 + 1)``; an empty mask gets ``(0, 0, 0, 0)`` and ``False``.
 
+    Args:
+        masks: ``(..., H, W)`` masks, bool, integer or floating point (non-zero is inside);
+            ``H`` or ``W`` may be 0 (every mask is then empty).
+
+    Returns:
+        ``(boxes, nonempty)``: float32 ``(..., 4)`` boxes and a bool ``(...)`` tensor.
+
     Example:
         >>> import torch
         >>> from shiftaug.functional import masks_to_boxes
@@ -155,8 +230,11 @@ def masks_to_boxes(masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         >>> masks_to_boxes(m)
         (tensor([[2., 1., 3., 3.]]), tensor([True]))
     """
-    check_tensor("masks", masks, min_ndim=2, layout="(..., H, W)")
+    check_tensor("masks", masks, min_ndim=2, layout="(..., H, W)", dtypes=_MASK_DTYPES)
     height, width = masks.shape[-2:]
+    if height == 0 or width == 0:  # no pixels: every mask is empty
+        empty = masks.new_zeros(masks.shape[:-2], dtype=torch.bool)
+        return masks.new_zeros((*masks.shape[:-2], 4), dtype=torch.float32), empty
     # Row/column occupancy as a uint8 max: torch's bool reductions are an order of magnitude
     # slower on CPU at (N, K, H, W) sizes.
     present = masks if masks.dtype == torch.bool else masks != 0
@@ -176,17 +254,16 @@ def masks_to_boxes(masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def check_canvas_size(canvas_size: object, name: str = "canvas_size") -> tuple[int, int]:
     """Validate an ``(H, W)`` pair of positive ints."""
-    if isinstance(canvas_size, torch.Size):
-        canvas_size = tuple(canvas_size)
-    if (
-        not isinstance(canvas_size, (tuple, list))
-        or len(canvas_size) != 2
-        or any(isinstance(v, bool) or not isinstance(v, int) for v in canvas_size)
-    ):
-        raise TypeError(f"`{name}` must be a pair (H, W) of ints, but got {describe(canvas_size)}.")
-    if min(canvas_size) <= 0:
-        raise ValueError(f"`{name}` must be a pair (H, W) of ints >= 1, but got {canvas_size!r}.")
-    return int(canvas_size[0]), int(canvas_size[1])
+    return check_size(name, canvas_size)
+
+
+def _check_boxes(name: str, boxes: object, layout: str, min_ndim: int) -> torch.Tensor:
+    tensor = check_tensor(name, boxes, min_ndim=min_ndim, layout=layout, dtypes=BOX_DTYPES)
+    if tensor.shape[-1] != 4:
+        raise ValueError(
+            f"`{name}` must have shape {layout}, but got a tensor of shape {tuple(tensor.shape)}."
+        )
+    return tensor
 
 
 def _check_format(value: object, name: str = "format") -> str:
@@ -196,11 +273,6 @@ def _check_format(value: object, name: str = "format") -> str:
         value = getattr(value, "name", value)
         value = value.lower() if isinstance(value, str) else value
     return check_choice(name, value, BOX_FORMATS)
-
-
-def _check_fraction(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError(f"`{name}` must be a number in [0, 1], but got {describe(value)}.")
 
 
 def _area(xyxy: torch.Tensor) -> torch.Tensor:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import torch
 
+from .._checks import check_choice, check_int, check_tensor
+
 __all__ = ["PADDING_MODES", "source_index"]
 
 PADDING_MODES = ("zeros", "constant", "reflect", "symmetric", "replicate", "circular")
+_INTEGER_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
 
 
 def source_index(
@@ -21,11 +24,12 @@ def source_index(
 
     Args:
         pos: integer tensor of source coordinates, any shape, any values.
-        size: length of the axis (``H`` or ``W``), at least 1.
-        padding_mode: one of :data:`PADDING_MODES`.
+        size: length of the axis (``H`` or ``W``), an int >= 1.
+        padding_mode: one of :data:`PADDING_MODES` (``"edge"`` is not accepted here: this is
+            the kernels' vocabulary).
 
     Returns:
-        ``(index, valid)``: ``index`` lies in ``[0, size)``; ``valid`` is a bool tensor marking the
+        ``(index, valid)``: ``index`` (int64) lies in ``[0, size)``; ``valid`` is a bool tensor marking the
         positions that read real pixels for ``zeros``/``constant`` (elsewhere the fill is used), and
         ``None`` for the modes that always read a real pixel.
 
@@ -34,7 +38,17 @@ def source_index(
     and OpenCV's ``BORDER_REFLECT_101``), by mirror tiling about the edges for ``symmetric`` (period
     ``2 * size``, ``cba|abcd|dcb``, OpenCV's ``BORDER_REFLECT``), and by the edge pixel for
     ``replicate``. Tiling makes every mode defined for shifts of any size.
+
+    Example:
+        >>> import torch
+        >>> from shiftaug.functional import source_index
+        >>> source_index(torch.arange(-3, 6), 4, "reflect")[0]
+        tensor([3, 2, 1, 0, 1, 2, 3, 2, 1])
     """
+    check_tensor("pos", pos, dtypes=_INTEGER_DTYPES)
+    check_int("size", size, low=1)
+    check_choice("padding_mode", padding_mode, PADDING_MODES)
+    pos = pos.to(torch.int64)  # small integer dtypes cannot hold the periods below
     last = size - 1
     if padding_mode in ("zeros", "constant"):
         valid = (pos >= 0) & (pos <= last)
@@ -53,4 +67,4 @@ def source_index(
         period = 2 * size
         folded = pos.remainder(period)
         return torch.where(folded <= last, folded, period - 1 - folded), None
-    raise ValueError(f"`padding_mode` must be one of {PADDING_MODES}, but got {padding_mode!r}.")
+    raise AssertionError(padding_mode)  # unreachable: checked above

@@ -9,6 +9,7 @@ import torch
 from .._checks import check_tensor
 from ._boxes import BOX_DTYPES, check_canvas_size
 from ._shift import as_shift, broadcast_shift
+from ._wide import narrow, target_step
 
 __all__ = ["translate_keypoints"]
 
@@ -25,14 +26,16 @@ def translate_keypoints(
     ``0 <= x < W`` and ``0 <= y < H``; the pixel under a keypoint moves with it.
 
     Args:
-        keypoints: ``(*batch, K, 2)`` keypoints, ``(x, y)`` last. Integer keypoints move by the
-            rounded shift.
+        keypoints: ``(*batch, K, 2)`` keypoints, ``(x, y)`` last, floating point or integer.
+            Integer keypoints move by the rounded shift, computed in float64 (exact within
+            +-2**53); a result that does not fit their dtype (a uint8 x moved below 0) is a
+            ``ValueError``, never a wrap-around.
         shift: ``(*batch, 2)`` shifts in pixels, broadcast against ``keypoints.shape[:-2]``.
         canvas_size: ``(H, W)`` of the image.
 
     Returns:
         ``(keypoints, visible)``: moved keypoints (same dtype, never clipped, so the move can be
-        undone) and a bool tensor ``(*batch, K)``.
+        undone; a ``ValueError`` if they do not fit the dtype) and a bool tensor ``(*batch, K)``.
 
     Example:
         >>> import torch
@@ -62,9 +65,11 @@ def translate_keypoints_(
     height, width = check_canvas_size(canvas_size)
     offsets = as_shift(shift, keypoints.device, check_values=check_values)
     broadcast_shift(offsets, keypoints.shape[:-2], target="keypoints")
-    if not keypoints.dtype.is_floating_point and offsets.is_floating_point():
-        offsets = torch.round(offsets)
-    moved = keypoints + offsets[..., None, :].to(keypoints.dtype)
+    step = target_step(offsets, keypoints.dtype, check_values=check_values)
+    moved = narrow(
+        keypoints.to(step.dtype) + step[..., None, :], keypoints, "keypoints",
+        check_values=check_values,
+    )  # fmt: skip
     x, y = moved.unbind(-1)
     visible = (x >= 0) & (x < width) & (y >= 0) & (y < height)
     return moved, visible

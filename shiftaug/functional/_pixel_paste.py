@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import torch
 
+from ._antialias import paste_halos, runs
 from ._boxes import masks_to_boxes
 
 __all__ = [
@@ -66,6 +67,8 @@ def paste_pixels(
     index: torch.Tensor,
     shift: torch.Tensor,
     placed: torch.Tensor,
+    *,
+    antialias: bool = False,
 ) -> PastedPixels:
     """Paste objects of ``source`` into ``out`` **in place**, whole pixels, later rounds on top.
 
@@ -73,6 +76,11 @@ def paste_pixels(
     masks round by round (see :func:`shiftaug.functional.paste_objects`). Pixel counts are data
     dependent, so this synchronises with the host three times (to enumerate box rows, their
     pixels, and to list the visible ones); nothing else waits for the device.
+
+    With ``antialias`` each object also gets the soft one-pixel halo of
+    :func:`~shiftaug.functional.blend_images`' mode ``"antialias"``, round after round, as if
+    the rounds were blended one after the other (:func:`~shiftaug.functional._antialias.paste_halos`;
+    six more host synchronisations, whatever the number of rounds).
 
     Args:
         out: ``(N, C, H, W)`` contiguous canvases, written in place.
@@ -134,11 +142,11 @@ def paste_pixels(
     )
     entry = torch.arange(pairs, device=device)
     table = torch.cat([table, size[:, :1], entry[:, None], (entry - image_of * rounds)[:, None]], 1)
-    row_table = table.index_select(0, _runs(size[:, 1], device))
+    row_table = table.index_select(0, runs(size[:, 1], device))
     row_table[:, :4] += torch.arange(row_table.shape[0], device=device)[:, None] * width
     widths = row_table[:, 4]
     row_table[:, :4] -= (torch.cumsum(widths, 0) - widths)[:, None]
-    where = row_table.index_select(0, _runs(widths, device))
+    where = row_table.index_select(0, runs(widths, device))
     where[:, :4] += torch.arange(where.shape[0], device=device)[:, None]
     pasted = source_masks.reshape(-1).take(where[:, 0])
     top = torch.full((batch * plane,), -1, dtype=torch.int16, device=device)
@@ -152,6 +160,9 @@ def paste_pixels(
     if rounds == 1:
         top.index_fill_(0, shown[:, 1], 0)
     _copy_channels(out, source, shown[:, 2], shown[:, 3], plane)
+    if antialias:
+        moves = (which, move, image_of)
+        paste_halos(out, source, source_masks, top.view(batch, height, width), (low, size), moves)
     covered = where.index_select(0, torch.nonzero(pasted & ~on_top).flatten())
     visible, hidden = (_counts(rows[:, 5], pairs).view(batch, rounds) for rows in (shown, covered))
     clipped = ((low != moved[:, :2]) | (high != moved[:, 2:])).any(-1).view(batch, rounds)
@@ -159,11 +170,6 @@ def paste_pixels(
         shown[:, 1], shown[:, 5], image_of.index_select(0, shown[:, 5]), covered[:, 1], covered[:, 5], top.view(batch, height, width),
         visible + hidden, visible, moved.to(torch.float32).view(batch, rounds, 4), clipped,
     )  # fmt: skip
-
-
-def _runs(counts: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """``i`` repeated ``counts[i]`` times (the output size is read on the host)."""
-    return torch.repeat_interleave(torch.arange(counts.numel(), device=device), counts)
 
 
 def _copy_channels(

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 
 from .._checks import check_choice
+from ..params import RangeSpec
 from .config import ArmConfig
 from .data import Task
 
@@ -44,7 +45,7 @@ class Arm:
         return self.apply(images, masks)
 
 
-def translate_range(cfg: ArmConfig, task: Task) -> object:
+def translate_range(cfg: ArmConfig, task: Task) -> RangeSpec:
     """The ``shift_px`` range of the ``translate`` arm.
 
     With ``translate_px`` unset on a canvas dataset, ``x in [-x1, free - x0]`` (likewise for
@@ -116,7 +117,11 @@ def make_arm(name: str, cfg: ArmConfig, task: Task, *, generator: torch.Generato
         )
     from .. import RandomRelocate
 
-    relocate = RandomRelocate(cfg.inpainter, policy="uniform", generator=generator)
+    # The exact mode of 0.1 (hard paste, hole = the mask): the arm's digits are pasted pixel
+    # for pixel, as the committed results were made (0.2's defaults add a soft edge).
+    relocate = RandomRelocate(
+        cfg.inpainter, policy="uniform", blend="hard", hole_margin=0, generator=generator
+    )
     return Arm(name, lambda images, masks: relocate(images, masks).image, needs_masks=True)
 
 

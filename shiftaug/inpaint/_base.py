@@ -7,6 +7,7 @@ Backends register under a short name so transforms and configs can refer to them
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -36,11 +37,20 @@ T = TypeVar("T", bound=Callable[..., Inpainter])
 
 
 def register_inpainter(name: str) -> Callable[[T], T]:
-    """Class decorator: make a backend available as ``get_inpainter(name, **options)``."""
+    """Class decorator: make a backend available as ``get_inpainter(name, **options)``.
+
+    The factory is called with the options and must return a callable following the protocol
+    (the module docstring); the placement transforms still keep only the hole pixels of its
+    result.
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"`name` must be a non-empty str, but got {describe(name)}.")
 
     def decorate(factory: T) -> T:
         if name in _REGISTRY:
             raise ValueError(f"An inpainting backend named {name!r} is already registered.")
+        if not callable(factory):
+            raise TypeError(f"`factory` must be callable, but got {describe(factory)}.")
         _REGISTRY[name] = factory
         return factory
 
@@ -52,32 +62,64 @@ def available_inpainters() -> tuple[str, ...]:
     return tuple(sorted(_REGISTRY))
 
 
-def get_inpainter(backend: str | Inpainter, **options: Any) -> Inpainter:
-    """A backend by name (built with ``options``), or ``backend`` itself if it is callable."""
-    if isinstance(backend, str):
-        if backend not in _REGISTRY:
+_MISSING: Any = object()
+
+
+def get_inpainter(inpainter: str | Inpainter = _MISSING, **options: Any) -> Inpainter:
+    """A backend by name (built with ``options``), or ``inpainter`` itself if it is callable.
+
+    Example:
+        >>> from shiftaug.inpaint import get_inpainter
+        >>> get_inpainter("harmonic", cycles=2)
+        HarmonicInpainter(cycles=2, sweeps=1)
+    """
+    inpainter = _renamed(inpainter, options)
+    if isinstance(inpainter, str):
+        if inpainter not in _REGISTRY:
             raise ValueError(
-                f"`backend` must be one of {available_inpainters()} or a callable "
-                f"(images, holes) -> images, but got {backend!r}."
+                f"`inpainter` must be one of {available_inpainters()} or a callable "
+                f"(images, holes) -> images, but got {inpainter!r}."
             )
-        return _REGISTRY[backend](**options)
-    if callable(backend):
+        return _REGISTRY[inpainter](**options)
+    if callable(inpainter):
         if options:
             raise ValueError(
                 f"Options {sorted(options)} can only be given with a backend name, not with a "
                 "ready-made backend object."
             )
-        return backend
+        return inpainter
     raise TypeError(
-        f"`backend` must be a backend name or a callable (images, holes) -> images, but got "
-        f"{describe(backend)}."
+        f"`inpainter` must be a backend name or a callable (images, holes) -> images, but got "
+        f"{describe(inpainter)}."
     )
 
 
+def _renamed(inpainter: Any, options: dict[str, Any]) -> Any:
+    """Accept the argument's old name ``backend=`` (before 0.2) with a warning."""
+    if "backend" not in options:
+        if inpainter is _MISSING:
+            raise TypeError(
+                "get_inpainter() missing the argument `inpainter` (a name or callable)."
+            )
+        return inpainter
+    if inpainter is not _MISSING:
+        raise TypeError("Give the backend once: as `inpainter` (`backend` is its old name).")
+    warnings.warn(
+        "`backend=` is deprecated: the argument is called `inpainter` everywhere.",
+        FutureWarning,
+        stacklevel=3,
+    )
+    return options.pop("backend")
+
+
 def inpaint(
-    images: torch.Tensor, holes: torch.Tensor, backend: str | Inpainter = "harmonic", **options: Any
+    images: torch.Tensor,
+    holes: torch.Tensor,
+    inpainter: str | Inpainter = _MISSING,
+    **options: Any,
 ) -> torch.Tensor:
-    """Fill ``holes`` in ``images`` with ``backend`` (a name, built with ``options``, or a callable).
+    """Fill ``holes`` in ``images`` with ``inpainter`` (a name, built with ``options``, or a
+    callable; default ``"harmonic"``).
 
     Shape:
         ``images`` ``(N, C, H, W)``, ``holes`` ``(N, 1, H, W)`` bool -> ``(N, C, H, W)`` in
@@ -90,7 +132,9 @@ def inpaint(
         >>> inpaint(images, torch.tensor([[[[False, True, False]]]]), "harmonic", cycles=4)
         tensor([[[[1., 2., 3.]]]])
     """
-    return get_inpainter(backend, **options)(images, holes)
+    if inpainter is _MISSING and "backend" not in options:
+        inpainter = "harmonic"
+    return get_inpainter(inpainter, **options)(images, holes)
 
 
 def check_inpaint_inputs(images: object, holes: object) -> tuple[torch.Tensor, torch.Tensor]:

@@ -13,7 +13,8 @@ import torch
 
 from .._checks import check_choice
 from ._base import register_inpainter
-from ._common import check_positive, composite, prepare
+from ._common import check_positive, composite, prepare, work_dtype
+from ._harmonic import pull_push_
 
 __all__ = ["OpenCVInpainter", "navier_stokes", "telea"]
 
@@ -38,6 +39,11 @@ class OpenCVInpainter:
     channel at a time in float32, with each channel's known values mapped linearly onto
     ``[0, 255]`` (the range the algorithms are tuned for) and back: OpenCV's Telea fill is wrong
     for float values in ``[0, 1]`` (OpenCV 5.0 returns values far outside the known range).
+
+    OpenCV reads the pixels *under* a hole where the hole touches the image border, so the
+    hole's content is replaced first by the pull-push fill of the known pixels (the protocol
+    ignores it). An image whose every pixel is a hole is filled with 0, as by the torch
+    backends.
 
     Args:
         method: ``"telea"`` (``cv2.INPAINT_TELEA``, Telea 2004) or ``"navier_stokes"``
@@ -66,15 +72,19 @@ class OpenCVInpainter:
 
     def __call__(self, images: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
         images, holes = prepare(images, holes)
+        if images.numel() == 0:
+            return images.clone()
         cv2 = _cv2()
         flag = cv2.INPAINT_TELEA if self.method == "telea" else cv2.INPAINT_NS
         native = images.dtype == torch.uint8 and images.shape[1] in (1, 3)
-        host = images.detach().cpu()
+        with torch.no_grad():  # what OpenCV may read under the holes: a fill of the known pixels
+            guess = pull_push_(images.detach().to(work_dtype(images.dtype)), holes)
+        host = composite(images.detach(), holes, guess).cpu()
         pixels = (host if native else host.float()).permute(0, 2, 3, 1).numpy()
         masks = holes[:, 0].cpu().numpy().astype(np.uint8)
         filled = pixels.copy()
         for index in range(images.shape[0]):
-            if not masks[index].any():
+            if not masks[index].any() or masks[index].all():  # nothing to fill / nothing known
                 continue
             if native:
                 result = cv2.inpaint(pixels[index], masks[index], self.radius, flag)

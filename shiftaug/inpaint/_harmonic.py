@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ._base import register_inpainter
+from ._base import check_inpaint_inputs, register_inpainter
 from ._common import check_positive_int, composite, prepare, work_dtype
 
 __all__ = ["HarmonicInpainter", "PullPushInpainter", "harmonic_fill", "pull_push_fill"]
@@ -86,13 +86,26 @@ def _double(x: torch.Tensor, dim: int) -> torch.Tensor:
 
 
 def pull_push_fill(images: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
-    """Pull-push fill of float ``images`` (no checks, no composite; values inside holes only).
+    """Pull-push fill of float ``images (N, C, H, W)`` in ``holes (N, 1, H, W)``; no composite
+    (only the values inside the holes are meant; :class:`PullPushInpainter` composites).
 
     A coarse pixel holds the mean of its known children, if it has any; pushing down, a pixel
     without known children takes the bilinearly upsampled value of the coarser level. (Blending
     partly known pixels with the coarser level by their known fraction scored about 1 dB worse
     on photos.) An image without any known pixel is filled with 0.
     """
+    _check_float(images, holes)
+    return pull_push_(images, holes)
+
+
+def _check_float(images: object, holes: object) -> None:
+    images, holes = check_inpaint_inputs(images, holes)
+    if not images.is_floating_point():
+        raise TypeError(f"`images` must be a float tensor, but got dtype {images.dtype}.")
+
+
+def pull_push_(images: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
+    """:func:`pull_push_fill` without argument checks."""
     channels = images.shape[1]
     known = (~holes).to(images.dtype)
     # Values and weights share one pyramid (one pooling per level): [sum of known, known].
@@ -182,8 +195,18 @@ def _v_cycle(u: torch.Tensor, rhs: torch.Tensor | None, level: _Level, sweeps: i
 def harmonic_fill(
     images: torch.Tensor, holes: torch.Tensor, cycles: int = 1, sweeps: int = 1
 ) -> torch.Tensor:
-    """Harmonic fill of float ``images`` (no checks, no composite; values inside holes only)."""
-    u = pull_push_fill(images, holes)
+    """Harmonic fill of float ``images (N, C, H, W)`` in ``holes (N, 1, H, W)`` by ``cycles``
+    multigrid V-cycles of ``sweeps`` smoothing sweeps; no composite (only the values inside the
+    holes are meant; :class:`HarmonicInpainter` composites)."""
+    _check_float(images, holes)
+    cycles = check_positive_int("cycles", cycles, minimum=0)
+    sweeps = check_positive_int("sweeps", sweeps)
+    return harmonic_(images, holes, cycles, sweeps)
+
+
+def harmonic_(images: torch.Tensor, holes: torch.Tensor, cycles: int, sweeps: int) -> torch.Tensor:
+    """:func:`harmonic_fill` without argument checks."""
+    u = pull_push_(images, holes)
     if cycles:
         levels = _Level(holes)
         for _ in range(cycles):
@@ -228,7 +251,7 @@ class PullPushInpainter(_TorchInpainter):
     """
 
     def _fill(self, images: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
-        return pull_push_fill(images, holes)
+        return pull_push_(images, holes)
 
     def __repr__(self) -> str:
         return "PullPushInpainter()"
@@ -238,16 +261,20 @@ class PullPushInpainter(_TorchInpainter):
 class HarmonicInpainter(_TorchInpainter):
     """Harmonic (Laplace) fill by multigrid, batched on any device: shiftaug's default backend.
 
-    Each hole pixel becomes the mean of its four neighbours, the known pixels around the hole
-    are the boundary values, and the image edge reflects. The solution is the smoothest surface
-    spanning the hole's rim; on photos it beats OpenCV's Telea in PSNR (see the fill-quality
-    benchmark).
+    It approximates the harmonic fill, in which each hole pixel is the mean of its four
+    neighbours, the known pixels around the hole are the boundary values and the image edge
+    reflects: the smoothest surface spanning the hole's rim; on photos it beats OpenCV's Telea
+    in PSNR (see the fill-quality benchmark).
 
     Args:
-        cycles: multigrid V-cycles after the pull-push start. The default single cycle is
-            within about 2-6 grey levels (mean over the hole, 0-255 scale) of the exact
-            harmonic solution and within 0.05 dB of its PSNR on photos (see the fill-quality
-            benchmark); each further cycle cuts that error about 3x (5x with ``sweeps=2``).
+        cycles: multigrid V-cycles after the pull-push start. Measured against an exact sparse
+            solve on the fill benchmark's holes (``benchmarks/harmonic_accuracy.py``): the
+            default single cycle is 1.5 grey levels (0-255) off on average over the hole pixels
+            (13 for the worst hole, 40 for the worst pixel), so a filled pixel is *not* the mean
+            of its neighbours (off by up to 5.7); its PSNR against the photo is 0.03 dB below
+            the exact fill's on average but 0.9 dB below to 1.3 dB above it for single holes.
+            ``cycles=4, sweeps=2`` is 0.02 off on average (1.1 at worst), ``cycles=8,
+            sweeps=2`` 0.02 at worst.
         sweeps: red-black Gauss-Seidel sweeps before and after each coarse-grid correction.
 
     Shape:
@@ -270,7 +297,7 @@ class HarmonicInpainter(_TorchInpainter):
         self.sweeps = check_positive_int("sweeps", sweeps)
 
     def _fill(self, images: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
-        return harmonic_fill(images, holes, self.cycles, self.sweeps)
+        return harmonic_(images, holes, self.cycles, self.sweeps)
 
     def __repr__(self) -> str:
         return f"HarmonicInpainter(cycles={self.cycles}, sweeps={self.sweeps})"

@@ -3,19 +3,51 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
-from .._checks import describe
+import numpy as np
+import torch
 
-__all__ = ["AxisRange", "ShiftRange", "parse_shift_range"]
+from .._checks import check_choice, check_real, check_size, describe
+
+__all__ = ["MAX_SHIFT_PX", "AxisRange", "AxisSpec", "RangeSpec", "ShiftRange", "parse_shift_range"]
+
+AxisSpec = float | tuple[float, float]
+"""One axis of a shift range: ``a >= 0`` (meaning ``[-a, a]``) or an interval ``(low, high)``."""
+RangeSpec = float | tuple[AxisSpec, AxisSpec]
+"""A shift range as users write it (``shift_px``, ``shift_frac``): ``a`` for both axes, or
+``(x, y)`` of :data:`AxisSpec` entries: ``4``, ``(4, 2)``, ``((0, 8), 2)``. Lists work too."""
+
+# The largest shift a sampler draws: float32 parameters hold every whole pixel up to 2**24.
+MAX_SHIFT_PX = 2**24
+UNITS = ("px", "frac")
 
 
 @dataclass(frozen=True)
 class AxisRange:
-    """Closed interval ``[low, high]`` for one axis, in the unit of its :class:`ShiftRange`."""
+    """Closed interval ``[low, high]`` for one axis, in the unit of its :class:`ShiftRange`.
+
+    Attributes:
+        low: a finite number, stored as a float.
+        high: a finite number ``>= low``, stored as a float.
+
+    Raises:
+        TypeError: a bound that is not a real number.
+        ValueError: a bound that is NaN or infinite, or ``low > high``.
+    """
 
     low: float
     high: float
+
+    def __post_init__(self) -> None:
+        if torch.compiler.is_compiling():  # bounds may be symbolic; they were checked eagerly
+            return
+        low, high = check_real("low", self.low), check_real("high", self.high)
+        if low > high:
+            raise ValueError(f"`high` must be >= `low` ({low:g}), but got {self.high!r}.")
+        object.__setattr__(self, "low", low)
+        object.__setattr__(self, "high", high)
 
     @property
     def half_width(self) -> float:
@@ -24,14 +56,36 @@ class AxisRange:
 
 @dataclass(frozen=True)
 class ShiftRange:
-    """Per-axis shift intervals; ``unit`` is ``"px"`` (pixels) or ``"frac"`` (of W for x, H for y)."""
+    """Per-axis shift intervals.
+
+    Attributes:
+        x: the :class:`AxisRange` of ``dx``.
+        y: the :class:`AxisRange` of ``dy``.
+        unit: ``"px"`` (pixels) or ``"frac"`` (a fraction of W for x, of H for y).
+    """
 
     x: AxisRange
     y: AxisRange
     unit: str
 
+    def __post_init__(self) -> None:
+        if torch.compiler.is_compiling():
+            return
+        for name in ("x", "y"):
+            if not isinstance(getattr(self, name), AxisRange):
+                raise TypeError(
+                    f"`{name}` must be an AxisRange, but got {describe(getattr(self, name))}."
+                )
+        check_choice("unit", self.unit, UNITS)
+
     def in_pixels(self, image_size: tuple[int, int]) -> ShiftRange:
-        """The same range in pixels for an image of ``(H, W)``."""
+        """The same range in pixels for an image of ``(H, W)``.
+
+        Args:
+            image_size: ``(H, W)``, ints >= 1.
+        """
+        if not torch.compiler.is_compiling():
+            check_size("image_size", image_size)
         if self.unit == "px":
             return self
         height, width = image_size
@@ -45,14 +99,34 @@ class ShiftRange:
         return self.x == AxisRange(0.0, 0.0) and self.y == AxisRange(0.0, 0.0)
 
 
-def parse_shift_range(name: str, value: object, unit: str) -> ShiftRange:
+def parse_shift_range(name: str, value: RangeSpec, unit: str) -> ShiftRange:
     """Parse a user range.
 
-    Grammar: ``range := a | (axis_x, axis_y)`` and ``axis := a | (low, high)``, where a bare number
-    ``a >= 0`` means the symmetric interval ``[-a, a]``. So ``4`` is ``[-4, 4]`` on both axes,
-    ``(4, 2)`` is ``x in [-4, 4], y in [-2, 2]`` (as torchvision's and kornia's ``translate``), and
-    ``((0, 8), 2)`` is ``x in [0, 8], y in [-2, 2]``.
+    Grammar (:data:`RangeSpec`): ``range := a | (axis_x, axis_y)`` and
+    ``axis := a | (low, high)``, where a bare number ``a >= 0`` means the symmetric interval
+    ``[-a, a]``. So ``4`` is ``[-4, 4]`` on both axes, ``(4, 2)`` is ``x in [-4, 4], y in [-2, 2]``
+    (as torchvision's and kornia's ``translate``), and ``((0, 8), 2)`` is ``x in [0, 8],
+    y in [-2, 2]``. Lists are accepted for tuples.
+
+    Args:
+        name: the argument's name, for error messages (``"shift_px"``).
+        value: the range as the user wrote it.
+        unit: ``"px"`` or ``"frac"``, stored on the result.
+
+    Raises:
+        TypeError: ``value`` (or an entry) of the wrong type, ``name`` not a string.
+        ValueError: a negative, NaN or infinite bound, an interval with ``low > high``, or
+            ``unit`` other than ``"px"`` and ``"frac"``.
+
+    Example:
+        >>> from shiftaug.params import parse_shift_range
+        >>> r = parse_shift_range("shift_px", ((0, 8), 2), "px")
+        >>> (r.x.low, r.x.high), (r.y.low, r.y.high)
+        ((0.0, 8.0), (-2.0, 2.0))
     """
+    if not isinstance(name, str):
+        raise TypeError(f"`name` must be a str, but got {describe(name)}.")
+    check_choice("unit", unit, UNITS)
     expectation = (
         "a number a >= 0 (meaning [-a, a]), a pair (x, y) of such numbers, or a pair whose "
         "entries may also be (low, high) intervals"
@@ -70,7 +144,7 @@ def parse_shift_range(name: str, value: object, unit: str) -> ShiftRange:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
 def _parse_axis(name: str, value: object, expectation: str) -> AxisRange:

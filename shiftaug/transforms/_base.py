@@ -74,8 +74,14 @@ class RandomTransform(nn.Module):
     def make_params(
         self, image: torch.Tensor, *, generator: torch.Generator | None = None
     ) -> Any:  # pragma: no cover - abstract
-        """Draw parameters for one call; ``generator`` overrides :attr:`generator` for this
-        draw only, without touching the module's state (thread-safe per-call seeding)."""
+        """Draw parameters for one call.
+
+        Args:
+            image: the images of the call (subclasses read what they need, usually the shape
+                and device).
+            generator: overrides :attr:`generator` for this draw only, without touching the
+                module's state (thread-safe per-call seeding).
+        """
         raise NotImplementedError
 
 

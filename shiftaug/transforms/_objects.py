@@ -11,18 +11,15 @@ from typing import Any, NamedTuple
 
 import torch
 
-from .._checks import check_choice, check_tensor, describe
+from .._checks import check_choice, check_device, check_int, check_real, check_tensor, describe
 from ..functional import IMAGE_DTYPES
 from ..functional._blend import BLEND_MODES, blend_margin
 from ..functional._boxes import masks_to_boxes
 from ..functional._mask import translate_mask_
 from ..functional._placement import label_map_to_masks, mask_any, masks_to_label_map
-from ..params._placement import POLICIES, PlacementParams, draw_positions
-from ..params._ranges import ShiftRange
+from ..params._placement import PlacementParams, check_placement_params
 
-__all__ = ["ON_NO_POSITION", "Objects", "PlacementOutput", "PlacementPolicy", "parse_objects"]
-
-ON_NO_POSITION = ("skip", "raise")
+__all__ = ["Objects", "PlacementOutput", "parse_objects", "run_placement"]
 
 
 class PlacementOutput(NamedTuple):
@@ -86,6 +83,14 @@ def parse_objects(
         img = img.unsqueeze(0)
         masks, valid, labels, keypoints = (_add_batch(v) for v in (masks, valid, labels, keypoints))
     batch, size = img.shape[0], tuple(img.shape[-2:])
+    for name, value in (
+        ("masks", masks),
+        ("valid", valid),
+        ("labels", labels),
+        ("keypoints", keypoints),
+    ):
+        if isinstance(value, torch.Tensor):
+            check_device(name, value, "image", img.device)
     split, label_map = _masks(masks, batch, size)
     instance, boxes, present = split
     if valid is None:
@@ -105,11 +110,13 @@ def parse_objects(
     points = None
     if keypoints is not None:
         points = check_tensor("keypoints", keypoints, ndim=4, layout="(N, K, P, 2)")
-        if (
-            points.dtype == torch.bool
-            or points.shape[-1] != 2
-            or points.shape[:2] != instance.shape[:2]
-        ):
+        if not points.is_floating_point():
+            # Moved (and rescaled) keypoints are real numbers: integer ones would wrap or truncate.
+            raise TypeError(
+                f"`keypoints` must be a float tensor, but got dtype {points.dtype}; convert "
+                "them with keypoints.float()."
+            )
+        if points.shape[-1] != 2 or points.shape[:2] != instance.shape[:2]:
             raise ValueError(
                 f"`keypoints` must have shape ({batch}, {instance.shape[1]}, P, 2) (one set per "
                 f"object), but got {describe(points)}."
@@ -167,164 +174,22 @@ def _check_nonempty(present: torch.Tensor, valid: torch.Tensor) -> None:
         )
 
 
-@dataclass(frozen=True)
-class PlacementPolicy:
-    """Placement options shared by both transforms, checked once at construction."""
-
-    policy: str
-    shift_range: ShiftRange | None
-    min_inside: float
-    region: torch.Tensor | None
-    density: torch.Tensor | None
-    stride: int
-    on_no_position: str
-
-    @staticmethod
-    def create(
-        policy: str, shift_range: ShiftRange | None, min_inside: float, region: object,
-        density: object, stride: int, on_no_position: str,
-    ) -> PlacementPolicy:  # fmt: skip
-        check_choice("policy", policy, POLICIES)
-        check_choice("on_no_position", on_no_position, ON_NO_POSITION)
-        if (
-            isinstance(min_inside, bool)
-            or not isinstance(min_inside, (int, float))
-            or not 0 < min_inside <= 1
-        ):
-            raise ValueError(
-                f"`min_inside` must be a number in (0, 1], but got {describe(min_inside)}."
-            )
-        if isinstance(stride, bool) or not isinstance(stride, int) or stride < 1:
-            raise ValueError(f"`stride` must be an int >= 1, but got {describe(stride)}.")
-        region_t = _policy_map("region", region, policy == "region", torch.bool)
-        density_t = _policy_map("density", density, policy == "density", None)
-        if density_t is not None and (
-            not density_t.is_floating_point() or bool((density_t < 0).any())
-        ):
-            raise ValueError(
-                f"`density` must hold non-negative floats, but got {describe(density)}."
-            )
-        return PlacementPolicy(
-            policy, shift_range, float(min_inside), region_t, density_t, stride, on_no_position
-        )
-
-    def draw(
-        self,
-        masks: torch.Tensor,
-        occupied: torch.Tensor | None,
-        generator: torch.Generator | None,
-        grid_index: torch.Tensor,
-        boxes: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One move per row of ``masks`` ``(N, H, W)``; ``occupied`` is ``(N, H, W)``;
-        ``boxes (N, 4)`` of the masks if known."""
-        size = tuple(masks.shape)
-        return draw_positions(
-            masks, self.policy, self.shift_range, self.min_inside, occupied=occupied,
-            region=_expand_map("region", self.region, size, masks.device),
-            density=_expand_map("density", self.density, size, masks.device),
-            stride=self.stride, grid_index=grid_index, generator=generator, boxes=boxes,
-        )  # fmt: skip
-
-    def check_found(self, requested: torch.Tensor, placed: torch.Tensor, what: str) -> None:
-        """Raise for objects without a valid position if the user asked for it."""
-        if self.on_no_position != "raise":
-            return
-        failed = requested & ~placed
-        if bool(failed.any()):
-            n, j = (int(v) for v in torch.nonzero(failed)[0])
-            raise ValueError(
-                f"No valid position for {what} {j} of image {n} under policy {self.policy!r} "
-                f"(shift range {self.shift_range}, min_inside={self.min_inside}); relax the "
-                "constraints or pass on_no_position='skip' to leave such objects in place."
-            )
-
-
-def _policy_map(
-    name: str, value: object, required: bool, dtype: torch.dtype | None
-) -> torch.Tensor | None:
-    if value is None:
-        if required:
-            raise ValueError(f"`{name}` must be given for policy={name!r}, but got None.")
-        return None
-    tensor = check_tensor(name, value, min_ndim=2, layout="(H, W) or (N, H, W)")
-    if tensor.ndim > 3:
-        raise ValueError(
-            f"`{name}` must have shape (H, W) or (N, H, W), but got {tuple(tensor.shape)}."
-        )
-    if dtype is not None and tensor.dtype != dtype:
-        raise TypeError(f"`{name}` must have dtype {dtype}, but got {tensor.dtype}.")
-    return tensor
-
-
-def _expand_map(
-    name: str, value: torch.Tensor | None, size: tuple[int, ...], device: torch.device
-) -> torch.Tensor | None:
-    if value is None:
-        return None
-    if tuple(value.shape[-2:]) != size[1:] or (value.ndim == 3 and value.shape[0] != size[0]):
-        raise ValueError(
-            f"`{name}` must have shape {size[1:]} or {size} for these images, but got "
-            f"{tuple(value.shape)}."
-        )
-    return value.to(device).expand(size)
-
-
 def check_blend(blend: str, sigma: float, levels: int, iterations: int) -> None:
-    """Validate the blending options once (see :func:`shiftaug.functional.blend_images`)."""
+    """Validate the blending options once (see :func:`shiftaug.functional.blend_images`); an
+    option the mode does not read must keep its default (it would be silently ignored)."""
     check_choice("blend", blend, BLEND_MODES)
     blend_margin(blend, sigma=sigma, levels=levels)
-    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
-        raise ValueError(f"`iterations` must be an int >= 1, but got {describe(iterations)}.")
-
-
-def parse_count(num_objects: object) -> tuple[int, int | None]:
-    """``n``, ``(low, high)`` or ``"all"`` objects per image -> ``(low, high or None for all)``."""
-    if num_objects == "all":
-        return 1, None
-    if isinstance(num_objects, int) and not isinstance(num_objects, bool) and num_objects >= 1:
-        return num_objects, num_objects
-    if (
-        isinstance(num_objects, (tuple, list))
-        and len(num_objects) == 2
-        and all(isinstance(v, int) and not isinstance(v, bool) for v in num_objects)
-        and 0 <= num_objects[0] <= num_objects[1]
-        and num_objects[1] >= 1
+    check_int("iterations", iterations, low=1)
+    for name, value, default, reader in (
+        ("sigma", sigma, 1.0, "feather"),
+        ("levels", levels, 3, "laplacian"),
+        ("iterations", iterations, 300, "poisson"),
     ):
-        return int(num_objects[0]), int(num_objects[1])
-    raise ValueError(
-        "`num_objects` must be an int >= 1, a range (low, high) with 0 <= low <= high, high >= 1, "
-        f"or 'all', but got {describe(num_objects)}."
-    )
-
-
-def choose_objects(
-    valid: torch.Tensor,
-    count: tuple[int, int | None],
-    p: float,
-    generator: torch.Generator | None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pick objects per row of ``valid (N, K)`` in random order.
-
-    Returns ``(order, requested)``: ``(N, J)`` slot indices and ``(N, J)`` bool, with
-    ``J = min(high, K)`` fixed by the options (no host synchronisation).
-    """
-    batch, slots = valid.shape
-    low, high = count
-    rounds = slots if high is None else min(high, slots)
-    source = generator.device if generator is not None else valid.device
-    scores = torch.rand(batch, slots, generator=generator, device=source).to(valid.device)
-    order = torch.argsort(torch.where(valid, scores, 2.0), dim=1)[:, :rounds]
-    available = valid.sum(-1)
-    if high is None:
-        wanted = available
-    else:
-        unit = torch.rand(batch, generator=generator, device=source).to(valid.device)
-        wanted = (low + torch.floor(unit * (high - low + 1))).long().clamp(max=high)
-    applied = torch.rand(batch, generator=generator, device=source).to(valid.device) < p
-    wanted = torch.minimum(wanted, available) * applied
-    requested = torch.arange(rounds, device=valid.device) < wanted[:, None]
-    return order, requested
+        if value != default and blend != reader:
+            raise ValueError(
+                f"`{name}` is only read with blend={reader!r} and would be silently ignored "
+                f"with blend={blend!r}; drop it or choose blend={reader!r}."
+            )
 
 
 def finish(
@@ -386,66 +251,12 @@ def union_of(masks: torch.Tensor) -> torch.Tensor:
     return mask_any(masks, 1)
 
 
-def check_params(params: object, objects: Objects) -> None:
-    """Replayed parameters must come from a call with the same batch and slot count."""
-    if not isinstance(params, PlacementParams):
-        raise TypeError(f"`params` must be PlacementParams, but got {type(params).__name__}.")
-    batch, slots = objects.valid.shape
-    if len(params) != batch or params.slots != slots:
-        raise ValueError(
-            f"`params` were drawn for {len(params)} images with {params.slots} mask slots, but "
-            f"got {batch} images with {slots}."
-        )
-
-
 def check_occlusion(min_visibility: object, min_area: object) -> tuple[float, float]:
     """Validate the thresholds below which occluded objects are dropped."""
-    for name, value in (("min_visibility", min_visibility), ("min_area", min_area)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-            raise ValueError(f"`{name}` must be a number >= 0, but got {describe(value)}.")
-    if min_visibility > 1:  # type: ignore[operator]
-        raise ValueError(f"`min_visibility` must be in [0, 1], but got {min_visibility!r}.")
-    return float(min_visibility), float(min_area)  # type: ignore[arg-type]
-
-
-def draw_rounds(
-    placement: PlacementPolicy,
-    chosen: torch.Tensor,
-    requested: torch.Tensor,
-    occupied: torch.Tensor | None,
-    generator: torch.Generator | None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Moves for ``chosen (N, J, H, W)`` objects, round by round (batched over images).
-
-    With ``"non_overlapping"``, each placed object joins ``occupied`` (needed only by that
-    policy) before the next round. Returns ``(shift (N, J, 2), placed (N, J))`` and raises if
-    asked to when nothing fits.
-    """
-    batch, rounds = requested.shape
-    if placement.policy == "same":  # requested objects are valid, hence non-empty: all fit
-        return torch.zeros(batch, rounds, 2, device=requested.device), requested.clone()
-    cells = torch.arange(batch, device=chosen.device)
-    # Policies that look only at the boxes get them for all rounds at once; an unrequested
-    # entry gets an empty box, so it finds no position (as an empty mask would).
-    boxes = None
-    if placement.min_inside >= 1.0 and placement.policy not in ("non_overlapping", "region"):
-        boxes = masks_to_boxes(chosen)[0] * requested[..., None]
-    shifts, placed = [], []
-    for j in range(rounds):
-        if boxes is None:
-            mask = chosen[:, j] & requested[:, j, None, None]
-            shift, found = placement.draw(mask, occupied, generator, cells)
-        else:
-            shift, found = placement.draw(chosen[:, j], None, generator, cells, boxes[:, j])
-        if placement.policy == "non_overlapping":
-            occupied = occupied | moved_mask(mask, shift)  # type: ignore[operator]
-        shifts.append(shift)
-        placed.append(found & requested[:, j])
-    if not rounds:
-        return torch.zeros(batch, 0, 2, device=chosen.device), requested.clone()
-    placed_t = torch.stack(placed, 1)
-    placement.check_found(requested, placed_t, "object")
-    return torch.stack(shifts, 1), placed_t
+    return (
+        check_real("min_visibility", min_visibility, low=0, high=1),
+        check_real("min_area", min_area, low=0),
+    )
 
 
 def run_placement(
@@ -457,12 +268,19 @@ def run_placement(
     keypoints: object,
     params: object,
 ) -> PlacementOutput:
-    """The body of both transforms' ``forward``: check, draw or replay, place."""
+    """The body of both transforms' ``forward``: check, draw or replay, place.
+
+    Drawn and replayed parameters go through the same check (values only for replayed ones:
+    drawn ones are valid by construction, and reading values synchronises with the device).
+    """
     batch_image, objects = parse_objects(image, masks, valid, labels, keypoints)
+    replayed = params is not None
     if params is None:
         params = transform.make_params(batch_image, objects.masks, objects.valid)
-    else:
-        check_params(params, objects)
+    check_placement_params(
+        params, image_size=(batch_image.shape[-2], batch_image.shape[-1]), batch=batch_image.shape[0],
+        valid=objects.valid, relocation=transform.relocation, values=replayed,
+    )  # fmt: skip
     out = transform._place(batch_image, objects, params)
     transform.last_params = params  # only once the call succeeded
     return out

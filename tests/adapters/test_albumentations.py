@@ -229,7 +229,11 @@ def test_every_shiftaug_transform_registers_in_any_import_order(first: str) -> N
         ({"shift_px": (1, 2, 3)}, TypeError, "`shift_px` must be"),
         ({"shift_px": 2, "p": -0.1}, ValueError, "`p` must be a float in"),
         ({"shift_px": 2, "interpolation": "cubic"}, ValueError, "`interpolation` must be one of"),
-        ({"shift_px": 2, "mask_fill": 1}, ValueError, "only used with padding_mode='constant'"),
+        (
+            {"shift_px": 2, "mask_fill": 1, "padding_mode": "circular"},
+            ValueError,
+            "`mask_fill` is not used with padding_mode='circular'",
+        ),
     ],
 )
 def test_bad_arguments_raise_instead_of_warning(

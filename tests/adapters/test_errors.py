@@ -47,8 +47,8 @@ def test_torchvision_placement_inputs() -> None:
         RandomRelocate("mean")(torch.rand(3, *SIZE), {"masks": masks, "boxes": rotated})
     with pytest.raises(TypeError, match=r"`target\['boxes'\]` must be a tensor"):
         RandomRelocate("mean")(torch.rand(3, *SIZE), {"masks": masks, "boxes": [[1, 1, 4, 4]]})
-    with pytest.raises(TypeError, match=r"`target\['area'\]` must be a tensor"):
-        RandomRelocate("mean", shift_px=1)(torch.rand(3, *SIZE), {"masks": masks, "area": [9, 20]})
+    with pytest.raises(TypeError, match=r"`target\['area'\]` must be a tensor \(or a list"):
+        RandomRelocate("mean", shift_px=1)(torch.rand(3, *SIZE), {"masks": masks, "area": "9 20"})
     with pytest.raises(TypeError, match="Per-object entries must be tensors or lists"):
         RandomRelocate("mean", shift_px=1, object_keys=("names",))(
             torch.rand(3, *SIZE), {"masks": masks, "names": "ab"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import albumentations as A
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from shiftaug import CopyPaste as CoreCopyPaste
 from shiftaug import RandomRelocate as CoreRelocate
 from shiftaug.adapters.placement_albumentations import CopyPaste, RandomRelocate
 from shiftaug.functional import masks_to_boxes
@@ -104,7 +106,7 @@ def test_every_image_of_a_stack_gets_the_same_placement() -> None:
     transform = RandomRelocate("mean", num_objects="all", shift_px=4, p=1.0)
     out = A.Compose([transform], seed=0)(image=image, images=np.stack([image, other]), masks=masks)
     params = transform.binding.core.last_params
-    core = CoreRelocate("mean")(
+    core = CoreRelocate("mean")(  # the core's defaults are the adapter's
         torch.from_numpy(other).permute(2, 0, 1), torch.from_numpy(masks != 0), params=params
     )
     assert np.array_equal(out["images"][0], out["image"])
@@ -145,3 +147,38 @@ def test_copy_paste_with_more_donor_objects_than_own() -> None:
     assert out["labels"] == ["own"] + [["p", "q", "r"][k] for k in source]
     assert np.asarray(out["masks"]).shape == (4, H, W)
     np.testing.assert_allclose(np.asarray(out["bboxes"]), _boxes(np.asarray(out["masks"])))
+
+
+@pytest.mark.parametrize(
+    ("adapter", "core"), [(RandomRelocate, CoreRelocate), (CopyPaste, CoreCopyPaste)]
+)
+def test_defaults_and_options_are_the_core_ones(adapter: Any, core: Any) -> None:
+    ours = inspect.signature(adapter).parameters
+    theirs = inspect.signature(core).parameters
+    shared = (set(ours) & set(theirs)) - {"p"}  # p follows albumentations (0.5)
+    assert {"blend", "context_width", "context_sigma", "min_area"} <= shared
+    assert {name: ours[name].default for name in shared} == {
+        name: theirs[name].default for name in shared
+    }
+    assert set(theirs) - set(ours) == {"region", "density", "generator"}  # not serializable
+    assert ours["p"].default == 0.5
+
+
+def test_context_policy_and_windowed_fill_reach_the_core() -> None:
+    image, masks = _scene([(2, 2, 6, 6), (12, 14, 8, 8)], 3)
+    options = {"policy": "context", "fill_context": 3, "context_width": 2, "hole_margin": 2}
+    transform = RandomRelocate("harmonic", num_objects="all", shift_px=5, p=1.0, **options)
+    out = A.Compose([transform], seed=1)(image=image, masks=masks)
+    settings = transform.binding.core
+    assert (settings.placement.policy, settings.placement.context_width) == ("context", 2)
+    assert settings.fill_context == 3
+    params = settings.last_params
+    assert bool(params.placed.any())
+    tensor_image = torch.from_numpy(image).permute(2, 0, 1)
+    core = CoreRelocate("harmonic", fill_context=3, hole_margin=2)
+    expected = core(tensor_image, torch.from_numpy(masks != 0), params=params)
+    assert np.array_equal(out["image"], expected.image.permute(1, 2, 0).numpy())
+    whole = CoreRelocate("harmonic", hole_margin=2)(  # the window changes the fill
+        tensor_image, torch.from_numpy(masks != 0), params=params
+    )
+    assert not torch.equal(whole.image, expected.image)

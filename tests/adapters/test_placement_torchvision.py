@@ -67,6 +67,25 @@ def test_dropped_objects_leave_every_per_object_entry(options: dict[str, Any]) -
     assert len(out["boxes"]) == int(keep.sum())
 
 
+def test_one_images_area_may_be_a_list_as_cocos_wrapper_gives() -> None:
+    images, masks = rect_scene(batch=1)
+    target = _target(masks[0])
+    listed = {**target, "area": target["area"].tolist(), "iscrowd": target["iscrowd"].tolist()}
+    t = RandomRelocate("mean", num_objects="all", shift_px=((3, 3), 0))  # every area recomputed
+    torch.manual_seed(0)
+    _, expected = t(images[0], target)
+    torch.manual_seed(0)
+    _, out = t(images[0], listed)
+    assert isinstance(out["area"], list) and isinstance(out["iscrowd"], list)
+    assert out["area"] == expected["area"].tolist() != listed["area"]
+    assert out["iscrowd"] == expected["iscrowd"].tolist()
+    batch = {"masks": masks, "area": [1.0] * masks.shape[1]}
+    with pytest.raises(TypeError, match=r"`target\['area'\]` must be a tensor \(or a list for one"):
+        RandomRelocate("mean", shift_px=3)(images, batch)
+    with pytest.raises(TypeError, match=r"`target\['area'\]` must be a tensor .* but got 'big'"):
+        RandomRelocate("mean", shift_px=3)(images[0], {**target, "area": "big"})
+
+
 def test_pasted_slots_copy_their_source_objects_entries() -> None:
     images, masks = rect_scene(batch=4)
     target = {
@@ -120,3 +139,18 @@ def test_objects_without_masks_and_bad_object_keys_are_errors() -> None:
         CopyPaste(object_keys=("labels",))
     with pytest.raises(ValueError, match="must have shape \\(K, H, W\\)"):
         RandomRelocate("mean")(image, {"masks": torch.zeros(SIZE, dtype=torch.bool)})
+
+
+def test_integer_boxes_that_no_longer_fit_their_dtype_are_an_error_not_a_wrap() -> None:
+    image = torch.rand(3, 20, 300)
+    masks = torch.zeros(1, 20, 300, dtype=torch.uint8)
+    masks[0, 5:10, 240:250] = 1
+    t = RandomRelocate("mean", num_objects="all", shift_px=((20, 20), 0))
+    wide = {"masks": masks, "boxes": torch.tensor([[240, 5, 250, 10]], dtype=torch.int16)}
+    assert torch.equal(t(image, wide)[1]["boxes"], torch.tensor([[260, 5, 270, 10]]).short())
+    narrow = {"masks": masks, "boxes": wide["boxes"].to(torch.uint8)}
+    before = narrow["boxes"].clone()
+    match = r"`target\['boxes'\]` moved by the placement must fit their dtype torch.uint8"
+    with pytest.raises(ValueError, match=match):
+        t(image, narrow)
+    assert torch.equal(narrow["boxes"], before)

@@ -253,7 +253,14 @@ def test_rejects_empty_spatial_size() -> None:
         (torch.tensor([[float("nan"), 0.0], [0.0, 0.0]]), ValueError, "`shift` must be finite"),
         (torch.tensor([[float("inf"), 0.0], [0.0, 0.0]]), ValueError, "`shift` must be finite"),
         (torch.tensor([True, False]), TypeError, "`shift` must be a real-valued tensor"),
-        ([[1, "a"], [0, 0]], TypeError, "`shift` must be a tensor or a"),
+        ([[1, "a"], [0, 0]], TypeError, "`shift` must be a tensor or a.*holding 'a'"),
+        # Each used to get another branch's message ("ragged", "integers within int64").
+        (["a", 0], TypeError, r"`shift` must be a tensor or a \(nested\) sequence .*holding 'a'"),
+        ([None, 1], TypeError, r"but got \[None, 1\] \(holding None\)"),
+        ([True, 0], TypeError, r"\(holding True\)"),
+        ([[1, 2], [3]], ValueError, r"but got the ragged \[\[1, 2\], \[3\]\]"),
+        ([2**70, 0], ValueError, r"`shift` must hold integers within int64 \(\|v\| < 2\*\*63"),
+        ([[0, -(2**64)], [0, 0]], ValueError, "`shift` must hold integers within int64"),
     ],
 )
 def test_rejects_bad_shift(shift: object, error: type[Exception], message: str) -> None:
@@ -272,7 +279,12 @@ def test_rejects_bad_shift(shift: object, error: type[Exception], message: str) 
             ValueError,
             "`interpolation` must be one of .*but got 'bicubic'",
         ),
-        ({"fill": 1.0}, ValueError, "`fill` is only used with padding_mode='constant'"),
+        (
+            {"padding_mode": "zeros", "fill": 1.0},
+            ValueError,
+            "`fill` is only used with padding_mode='constant', but got fill=1.0 with "
+            "padding_mode='zeros'",
+        ),
         (
             {"padding_mode": "constant", "fill": (1, 2)},
             ValueError,
@@ -345,9 +357,26 @@ def test_out_buffer_errors() -> None:
         ValueError, match=r"`out` must have shape \(2, 3, 4, 4\), dtype torch.float32"
     ):
         translate_image(images, shift, out=torch.zeros(2, 3, 4, 4, dtype=torch.float64))
-    with pytest.raises(ValueError, match="`out` must be contiguous"):
-        translate_image(images, shift, out=torch.zeros(2, 3, 4, 8)[..., ::2])
+    with pytest.raises(ValueError, match="`out` must not be an expanded tensor"):
+        translate_image(images, shift, out=torch.zeros(1, 3, 4, 4).expand(2, 3, 4, 4))
     with pytest.raises(ValueError, match="`out` must not share memory with `image`"):
         translate_image(images, shift, out=images)
     with pytest.raises(ValueError, match="`out` does not support automatic differentiation"):
         translate_image(images.requires_grad_(), shift, out=torch.zeros(2, 3, 4, 4))
+
+
+def test_out_may_be_a_disjoint_slice_of_the_images_buffer() -> None:
+    # Any shared storage used to be refused, even a disjoint half of one preallocated buffer.
+    buffer = torch.rand(4, 3, 4, 5, generator=torch.Generator().manual_seed(0))
+    images, expected_input = buffer[:2], buffer[:2].clone()
+    shift = [[1, 0], [0, -2]]
+    result = translate_image(images, shift, out=buffer[2:])
+    assert result.data_ptr() == buffer[2:].data_ptr()
+    assert torch.equal(buffer[2:], translate_image(expected_input, shift))
+    assert torch.equal(buffer[:2], expected_input)  # the input half is untouched
+    for overlapping in (buffer[1:3], buffer.view(-1)[10 : 10 + 120].view(2, 3, 4, 5)):
+        with pytest.raises(ValueError, match="`out` must not share memory with `image`"):
+            translate_image(images, shift, out=overlapping)
+    interleaved = torch.rand(2, 3, 4, 10)
+    with pytest.raises(ValueError, match="`out` must not share memory with `image`"):
+        translate_image(interleaved[..., ::2], shift, out=interleaved[..., 1::2])  # conservative

@@ -67,10 +67,11 @@ def test_mask_shared_checks() -> None:
     ("mask", "kwargs", "error", "message"),
     [
         (
-            torch.zeros(4, 4),
+            torch.zeros(4, 4, dtype=torch.complex64),
             {},
             TypeError,
-            r"`mask` must have dtype in \(bool, uint8, int8, int16, int32, int64\), but got torch.float32",
+            r"`mask` must have dtype in \(bool, uint8, int8, int16, int32, int64, float16, "
+            r"bfloat16, float32, float64\), but got torch.complex64",
         ),
         (
             torch.zeros(4, dtype=torch.uint8),
@@ -216,9 +217,14 @@ def test_boxes_shared_checks() -> None:
             torch.zeros(1, 4),
             {"min_visibility": 1.5},
             ValueError,
-            r"`min_visibility` must be a number in \[0, 1\]",
+            r"`min_visibility` must be a finite number in \[0, 1\], but got 1.5",
         ),
-        (torch.zeros(1, 4), {"min_area": -1}, ValueError, "`min_area` must be a number >= 0"),
+        (
+            torch.zeros(1, 4),
+            {"min_area": -1},
+            ValueError,
+            "`min_area` must be a finite number >= 0, but got -1",
+        ),
     ],
 )
 def test_boxes_reject_bad_input(

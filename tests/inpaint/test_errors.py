@@ -48,14 +48,36 @@ def test_holes_on_another_device() -> None:
 
 def test_unknown_backend_and_options_to_a_ready_object() -> None:
     images, holes = _ok()
-    with pytest.raises(ValueError, match=r"`backend` must be one of \('blur', .*but got 'nope'"):
+    with pytest.raises(ValueError, match=r"`inpainter` must be one of \('blur', .*but got 'nope'"):
         inpaint(images, holes, "nope")
     with pytest.raises(ValueError, match=r"Options \['cycles'\] can only be given with a backend"):
         get_inpainter(get_inpainter("harmonic"), cycles=3)
-    with pytest.raises(TypeError, match=r"`backend` must be a backend name or a callable"):
+    with pytest.raises(TypeError, match=r"`inpainter` must be a backend name or a callable"):
         get_inpainter(3)
     with pytest.raises(TypeError, match=r"unexpected keyword argument 'radius'"):
         get_inpainter("harmonic", radius=3)
+    with pytest.raises(TypeError, match=r"missing the argument `inpainter`"):
+        get_inpainter()
+
+
+def test_the_old_argument_name_still_works_with_a_warning() -> None:
+    images, holes = _ok()
+    with pytest.warns(FutureWarning, match=r"`backend=` is deprecated"):
+        old = inpaint(images, holes, backend="pull_push")
+    assert torch.equal(old, inpaint(images, holes, "pull_push"))
+    with pytest.raises(TypeError, match=r"Give the backend once"):
+        get_inpainter("harmonic", backend="harmonic")
+
+
+def test_register_checks_its_arguments() -> None:
+    from shiftaug.inpaint import register_inpainter
+
+    with pytest.raises(TypeError, match=r"`name` must be a non-empty str, but got 3"):
+        register_inpainter(3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"named 'harmonic' is already registered"):
+        register_inpainter("harmonic")(lambda: None)  # type: ignore[arg-type,return-value]
+    with pytest.raises(TypeError, match=r"`factory` must be callable, but got 3"):
+        register_inpainter("a-name-nobody-uses")(3)  # type: ignore[type-var]
 
 
 BAD_OPTIONS = [

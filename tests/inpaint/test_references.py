@@ -102,16 +102,21 @@ def test_opencv_backend_equals_cv2_inpaint_per_image(method: str) -> None:
     uint8 = images.to(torch.uint8)
     out = OpenCVInpainter(method, radius=4)(uint8, holes)
     out_float = OpenCVInpainter(method, radius=4)(uint8.float() / 255, holes)
+    # OpenCV reads under holes that touch the border: the backend puts the pull-push fill of
+    # the known pixels there first (the protocol ignores the hole's content).
+    guess = pull_push_fill(uint8.float(), holes).round().clamp(0, 255).to(torch.uint8)
+    given = torch.where(holes, guess, uint8)
     for i in range(images.shape[0]):
-        photo = np.ascontiguousarray(uint8[i].permute(1, 2, 0).numpy())
+        photo = np.ascontiguousarray(given[i].permute(1, 2, 0).numpy())
         mask = holes[i, 0].numpy().astype(np.uint8)
         expected = cv2.inpaint(photo, mask, 4, flag)
         np.testing.assert_array_equal(out[i].permute(1, 2, 0).numpy(), expected)
         # Float images are filled channel by channel by OpenCV's float32 path, with the known
         # values stretched onto [0, 255] (on [0, 1] OpenCV's Telea is broken), as documented.
         inside = holes[i, 0].numpy()
+        float_guess = torch.where(holes, pull_push_fill(uint8.float() / 255, holes), uint8 / 255)
         for c in range(3):
-            plane = photo[..., c].astype(np.float64) / 255
+            plane = float_guess[i, c].numpy().astype(np.float64)
             low, high = plane[~inside].min(), plane[~inside].max()
             stretched = ((plane - low) * 255 / (high - low)).astype(np.float32)
             reference = low + cv2.inpaint(stretched, mask, 4, flag) * (high - low) / 255
@@ -124,14 +129,13 @@ def test_opencv_backend_equals_cv2_inpaint_per_image(method: str) -> None:
 
 
 @pytest.mark.parametrize("method", ["telea", "navier_stokes"])
-def test_opencv_float_images_in_unit_range_are_filled_sensibly(method: str) -> None:
-    # OpenCV 5.0's own float Telea returns values like -0.9 and 2.1 here; ours must not.
-    g = torch.Generator().manual_seed(0)
-    images = 0.25 + 0.5 * torch.rand(2, 3, 32, 32, generator=g)
-    holes = torch.zeros(2, 1, 32, 32, dtype=torch.bool)
-    holes[..., 10:20, 10:20] = True
-    out = OpenCVInpainter(method, radius=3)(images, holes)
-    filled = out[:, :, 10:20, 10:20]
-    assert filled.min() > 0.2 and filled.max() < 0.8
-    as_uint8 = OpenCVInpainter(method, radius=3)((images * 255).round().to(torch.uint8), holes)
-    assert (filled - as_uint8[:, :, 10:20, 10:20].float() / 255).abs().mean() < 4 / 255
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_opencv_fill_ignores_what_is_under_the_hole(method: str, dtype: torch.dtype) -> None:
+    images, holes = _photo_and_holes()  # image 2's holes touch the border
+    base = images.to(torch.uint8) if dtype == torch.uint8 else images.float() / 255
+    top = 255 if dtype == torch.uint8 else 1.0
+    dark, bright = torch.where(holes, 0, base), torch.where(holes, top, base)
+    fill = OpenCVInpainter(method)
+    assert torch.equal(fill(dark, holes), fill(bright, holes))
+    everything = torch.ones_like(holes)  # nothing known: filled with 0, as the torch backends do
+    assert torch.equal(fill(base, everything), torch.zeros_like(base))

@@ -118,8 +118,23 @@ def test_params_record_helpers() -> None:
         ({"shift_px": 2, "distribution": "laplace"}, ValueError, "`distribution` must be one of"),
         ({"shift_px": 2, "p": 1.5}, ValueError, r"`p` must be a float in \[0, 1\], but got 1.5"),
         ({"shift_px": 2, "p": "high"}, TypeError, r"`p` must be a float in \[0, 1\]"),
-        ({"shift_px": 2, "normal_scale": 0}, ValueError, "`normal_scale` must be a number > 0"),
-        ({"shift_px": ((0.2, 0.3), 0)}, ValueError, "contains no whole pixel"),
+        (
+            {"shift_px": 2, "normal_scale": 0},
+            ValueError,
+            "`normal_scale` must be a finite number > 0, but got 0",
+        ),
+        (
+            {"shift_px": ((0.2, 0.3), 0)},
+            ValueError,
+            r"`shift_px` must hold a whole pixel on each axis for whole-pixel shifts "
+            r"\(interpolation='nearest'\), but its x range is \[0.2, 0.3\] px for an image of "
+            r"size \(8, 8\)",
+        ),
+        (
+            {"shift_frac": (0.1, (0.01, 0.1))},
+            ValueError,
+            r"`shift_frac` must hold a whole pixel .* its y range is \[0.08, 0.8\] px",
+        ),
     ],
 )
 def test_sampler_errors(kwargs: dict[str, object], error: type[Exception], message: str) -> None:
@@ -139,3 +154,28 @@ def test_draws_on_the_images_device() -> None:
     assert params.shift.device.type == "cuda"
     g = torch.Generator(device="cuda").manual_seed(0)
     assert sample_translate(4, (8, 8), shift_px=2, generator=g, device="cuda").shift.is_cuda
+
+
+def test_draws_compile_with_a_dynamic_batch_and_changing_ranges() -> None:
+    """Under ``torch.compile(fullgraph=True)`` the batch size turns dynamic after a recompile
+    and so do the range's float bounds: the draws must still trace and equal eager draws from
+    the same global seed (torch 2.14 fails a random factory given ``generator=None`` with a
+    dynamic size, and symbolic bounds cannot be range-checked)."""
+    from shiftaug import RandomTranslate
+
+    torch._dynamo.reset()
+    compiled = torch.compile(lambda t, x: t.make_params(x).shift, fullgraph=True, backend="eager")
+    configs: list[dict[str, object]] = [
+        {"shift_px": 2},
+        {"shift_px": 2.4},
+        {"shift_frac": 0.3, "interpolation": "bilinear"},
+        {"shift_px": (3.3, 1), "distribution": "normal"},
+        {"shift_frac": ((0, 0.25), 0.1), "p": 0.5},
+    ]
+    for index, kwargs in enumerate(configs):
+        transform = RandomTranslate(**kwargs)  # type: ignore[arg-type]
+        images = torch.zeros(3 + index, 1, 10, 12)
+        torch.manual_seed(index)
+        drawn = compiled(transform, images)
+        torch.manual_seed(index)
+        assert torch.equal(drawn, transform.make_params(images).shift), kwargs

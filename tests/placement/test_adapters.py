@@ -104,7 +104,7 @@ def test_albumentations_relocate_matches_the_core() -> None:
     )
     params = t.binding.core.last_params
     tensor = torch.from_numpy(image_u8).permute(2, 0, 1)
-    core = CoreRelocate("mean")(tensor, masks, params=params)
+    core = CoreRelocate("mean")(tensor, masks, params=params)  # the adapter's defaults
     np.testing.assert_array_equal(out["image"], core.image.permute(1, 2, 0).numpy())
     np.testing.assert_array_equal(np.asarray(out["masks"]), core.masks.numpy().astype(np.uint8))
     np.testing.assert_allclose(np.asarray(out["bboxes"]), core.boxes.numpy(), atol=1e-4)
@@ -123,7 +123,7 @@ def test_albumentations_copy_paste_with_donors() -> None:
     images, masks = rect_scene(batch=2)
     hwc = [(images[n].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8) for n in range(2)]
     donor_masks = masks[1].flip(-1).numpy().astype(np.uint8)
-    t = pa.CopyPaste(num_objects=2, p=1.0)
+    t = pa.CopyPaste(num_objects=2, blend="hard", p=1.0)  # exact copies, nothing around
     out = A.Compose([t], seed=0)(
         image=hwc[0],
         masks=masks[0].numpy().astype(np.uint8),

@@ -40,12 +40,12 @@ def numpy_copy_paste(images, masks, valid, params, min_visibility, min_area):  #
                 pasted_areas.append(0)
                 continue
             mask = _shift_plane(masks[b, k], dx, dy)
-            pasted_areas.append(int(mask.sum()))
+            pasted_areas.append(int(masks[b, k].sum()))  # its whole area: the frame may cut it
             canvas[:, mask] = _shift_plane(images[b], dx, dy)[:, mask]
             objects = [o & ~mask for o in objects]
             objects.append(mask)
             alive.append(True)
-        # Areas before anything was pasted over them: the input masks, or as pasted.
+        # Areas before anything was pasted over them or the frame cut them.
         areas_before = [int(masks[n, k].sum()) for k in range(slots)] + pasted_areas
         for i, o in enumerate(objects):
             area = int(o.sum())
@@ -77,6 +77,7 @@ def test_matches_a_per_image_numpy_copy_paste(policy: str, dtype: torch.dtype) -
     t = CopyPaste(
         num_objects=(1, 3),
         policy=policy,
+        blend="hard",
         min_visibility=0.3,
         min_area=2,
         generator=torch.Generator().manual_seed(0),

@@ -172,7 +172,7 @@ def test_copy_paste_leaving_the_frame_matches_numpy(seed: int) -> None:
     images, masks = rect_scene(batch=5, seed=seed)
     t = CopyPaste(
         num_objects=(1, 3), policy="uniform", shift_px=12, min_inside=0.3, min_visibility=0.4,
-        generator=torch.Generator().manual_seed(seed),
+        blend="hard", generator=torch.Generator().manual_seed(seed),
     )  # fmt: skip
     out = t(images, masks)
     image, mask, keep = numpy_copy_paste(
@@ -188,7 +188,7 @@ def test_relocation_leaving_the_frame_matches_a_dense_reference(seed: int) -> No
     images, masks = rect_scene(batch=4, seed=seed)
     t = RandomRelocate(
         MeanFill(), num_objects="all", shift_px=16, min_inside=0.3, min_visibility=0.5,
-        fill_context=None, generator=torch.Generator().manual_seed(seed),
+        fill_context=None, blend="hard", hole_margin=0, generator=torch.Generator().manual_seed(seed),
     )  # fmt: skip
     out = t(images, masks)
     assert bool(out.params.placed.any())

@@ -131,7 +131,11 @@ def test_seeded_draws_reproduce() -> None:
     [
         ({"policy": "everywhere"}, ValueError, "policy"),
         ({"policy": "non_overlapping"}, ValueError, "occupied"),
-        ({"policy": "density", "density": -torch.ones(1, 10, 12)}, ValueError, "non-negative"),
+        (
+            {"policy": "density", "density": -torch.ones(1, 10, 12)},
+            ValueError,
+            "finite values >= 0",
+        ),
         ({"policy": "region", "region": torch.ones(1, 10, 12)}, TypeError, "dtype torch.bool"),
         (
             {"policy": "region", "region": torch.ones(1, 9, 12, dtype=torch.bool)},

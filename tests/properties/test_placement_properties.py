@@ -42,7 +42,8 @@ def _params(
 def test_relocation_moves_exactly_and_touches_nothing_else(scene) -> None:  # type: ignore[no-untyped-def]
     image, masks, shift = scene
     size = tuple(image.shape[-2:])
-    out = RandomRelocate(MeanFill())(image, masks, params=_params(0, shift, masks.shape[1], size))
+    t = RandomRelocate(MeanFill(), blend="hard", hole_margin=0)
+    out = t(image, masks, params=_params(0, shift, masks.shape[1], size))
     moved = translate_mask(masks[0, 0], shift)
     assert torch.equal(out.image[0][:, moved], translate_image(image[0], shift)[:, moved])
     untouched = ~(masks[0, 0] | moved)
@@ -62,7 +63,9 @@ def test_copy_paste_changes_only_pasted_pixels(scene, seed) -> None:  # type: ig
     other = torch.rand(image.shape, generator=torch.Generator().manual_seed(seed))
     images, all_masks = torch.cat([image, other]), torch.cat([masks, masks.flip(-1)])
     generator = torch.Generator().manual_seed(seed)
-    t = CopyPaste(num_objects="all", policy="uniform", min_inside=0.01, generator=generator)
+    t = CopyPaste(
+        num_objects="all", policy="uniform", min_inside=0.01, blend="hard", generator=generator
+    )
     out = t(images, all_masks)
     for n in range(2):
         covered = torch.zeros_like(all_masks[0, 0])

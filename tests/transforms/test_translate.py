@@ -139,7 +139,7 @@ def test_uint8_and_constant_fill() -> None:
             r"`shift_px\[0\]` must be an interval \(low, high\) with low <= high",
         ),
         ({"shift_px": 2, "shift_frac": 0.1}, ValueError, "Give the shift range in one unit"),
-        ({"shift_px": 2, "padding_mode": "edge"}, ValueError, "`padding_mode` must be one of"),
+        ({"shift_px": 2, "padding_mode": "wrap"}, ValueError, "`padding_mode` must be one of"),
         ({"shift_px": 2, "interpolation": "cubic"}, ValueError, "`interpolation` must be one of"),
         ({"shift_px": 2, "distribution": "beta"}, ValueError, "`distribution` must be one of"),
         ({"shift_px": 2, "p": 2}, ValueError, r"`p` must be a float in \[0, 1\]"),
@@ -150,9 +150,10 @@ def test_uint8_and_constant_fill() -> None:
             "`generator` must be a torch.Generator or None",
         ),
         (
-            {"shift_px": 2, "fill": 1.0},
+            {"shift_px": 2, "padding_mode": "reflect", "fill": 1.0},
             ValueError,
-            "`fill` is only used with padding_mode='constant'",
+            "`fill` is only used with padding_mode='constant', but got fill=1.0 with "
+            "padding_mode='reflect'",
         ),
         (
             {"shift_px": 2, "padding_mode": "constant", "fill": "x"},
@@ -160,17 +161,27 @@ def test_uint8_and_constant_fill() -> None:
             "`fill` must be a number",
         ),
         (
-            {"shift_px": 2, "padding_mode": "constant", "mask_fill": 0.5},
+            {"shift_px": 2, "mask_fill": 7, "mask_padding_mode": "reflect"},
             ValueError,
-            "`mask_fill` must hold integers",
+            "`mask_fill` is only used with mask_padding_mode='constant', but got mask_fill=7 "
+            "with mask_padding_mode='reflect'",
+        ),
+        (
+            {"shift_px": 2, "padding_mode": "circular", "mask_fill": 7},
+            ValueError,
+            "`mask_fill` is not used with padding_mode='circular'",
         ),
         ({"shift_px": 2, "box_format": "ltrb"}, ValueError, "`format` must be one of"),
         (
             {"shift_px": 2, "min_visibility": 2.0},
             ValueError,
-            "`min_visibility` must be a number in",
+            r"`min_visibility` must be a finite number in \[0, 1\]",
         ),
-        ({"shift_px": 2, "normal_scale": -1.0}, ValueError, "`normal_scale` must be a number > 0"),
+        (
+            {"shift_px": 2, "normal_scale": -1.0},
+            ValueError,
+            "`normal_scale` must be a finite number > 0",
+        ),
     ],
 )
 def test_construction_errors(
@@ -248,3 +259,63 @@ def test_make_params_generator_override_leaves_module_state_alone() -> None:
     b = t.make_params(images, generator=torch.Generator().manual_seed(11))
     assert torch.equal(a.shift, b.shift)
     assert torch.equal(t.generator.get_state(), state)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_replayed_shifts_beyond_int64_move_every_target_exactly(dtype: torch.dtype) -> None:
+    # The transform used to round replayed shifts to int64, which saturates beyond 2**63:
+    # 2**70 became -2**63, rolling a circular image by the wrong amount and moving boxes and
+    # keypoints the wrong way.
+    dx, dy = 2.0**70, -(2.0**66) - 2.0**14
+    image = torch.arange(2 * 7 * 5, dtype=torch.float32).view(1, 2, 7, 5)
+    boxes = torch.tensor([[[1.0, 1.0, 3.0, 2.0]]])
+    keypoints = torch.tensor([[[1.0, 2.0]]])
+    params = TranslateParams(
+        torch.tensor([[dx, dy]], dtype=dtype), torch.ones(1, dtype=torch.bool), (7, 5)
+    )
+    t = RandomTranslate(shift_px=1, padding_mode="circular")
+    out = t(image, boxes=boxes, keypoints=keypoints, params=params)
+    whole_x, whole_y = int(torch.tensor(dx, dtype=dtype)), int(torch.tensor(dy, dtype=dtype))
+    rolled = torch.roll(image, (whole_y % 7, whole_x % 5), (-2, -1))  # Python integer arithmetic
+    assert torch.equal(out.image, rolled)
+    assert torch.equal(t.inverse(out.image, params=params), image)
+    # Boxes leave to the right (clipped to the edge), keypoints move by the exact shift.
+    assert out.boxes.tolist() == [[[5.0, 0.0, 5.0, 0.0]]]
+    assert out.boxes_visible.tolist() == [[False]]
+    expected = torch.tensor([[[1.0 + whole_x, 2.0 + whole_y]]], dtype=torch.float64).float()
+    assert torch.equal(out.keypoints, expected) and out.keypoints_visible.tolist() == [[False]]
+
+
+def test_a_pixel_range_without_a_whole_pixel_fails_at_construction() -> None:
+    # It used to construct and fail at the first call; bilinear draws need no whole pixel.
+    with pytest.raises(
+        ValueError,
+        match=r"`shift_px` must hold a whole pixel on each axis .* its x range is \[0.2, 0.8\] px;",
+    ):
+        RandomTranslate(shift_px=((0.2, 0.8), 0))
+    bilinear = RandomTranslate(shift_px=((0.2, 0.8), 0), interpolation="bilinear")
+    bilinear(torch.rand(3, 1, 4, 4))
+    drawn = bilinear.last_params.shift
+    assert bool(((drawn[:, 0] >= 0.2) & (drawn[:, 0] <= 0.8) & (drawn[:, 1] == 0)).all())
+    fraction = RandomTranslate(shift_frac=((0.1, 0.2), 0))  # depends on the image: at the call
+    with pytest.raises(ValueError, match=r"`shift_frac` must hold a whole pixel .* \(4, 4\)"):
+        fraction(torch.rand(1, 1, 4, 4))
+    assert fraction(torch.rand(1, 1, 10, 10)).shape == (1, 1, 10, 10)
+
+
+def test_fill_may_be_a_numpy_array_or_scalar_like_a_list() -> None:
+    # A per-channel NumPy fill used to fail at construction ("1 or C=1 values").
+    import numpy as np
+
+    images = torch.rand(2, 3, 4, 5, generator=torch.Generator().manual_seed(1))
+    params = TranslateParams(
+        torch.tensor([[2.0, 0.0], [0.0, -1.0]]), torch.ones(2, dtype=torch.bool), (4, 5)
+    )
+    expected = RandomTranslate(shift_px=1, fill=[1.0, 2.0, 3.0])(images, params=params)
+    for fill in (np.array([1.0, 2.0, 3.0]), np.array([1, 2, 3], dtype=np.int16)):
+        t = RandomTranslate(shift_px=1, fill=fill)
+        assert t.fill == [1, 2, 3] and torch.equal(t(images, params=params), expected)
+    scalar = RandomTranslate(shift_px=1, fill=np.float32(2.5))(images, params=params)
+    assert torch.equal(scalar, translate_image(images, params.shift, fill=2.5))
+    with pytest.raises(ValueError, match=r"`fill` must have 1 or C=3 values, but got 2"):
+        RandomTranslate(shift_px=1, fill=np.array([1.0, 2.0]))(images)
