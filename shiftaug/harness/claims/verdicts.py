@@ -95,7 +95,7 @@ def _gated(key: str, claim: str, experiment: str, missing: list[str], ours: str 
         key,
         claim,
         experiment,
-        ours if ours == "–" else f"{ours} [the row is not counted: see why]",
+        ours if ours == "–" else f"{ours} (row not counted: see why)",
         "inconclusive",
         f"below the {100 * ACC_FLOOR:.0f}% accuracy floor, or fewer than {MIN_SEEDS} seeds "
         f"finished: {', '.join(missing)}.",
