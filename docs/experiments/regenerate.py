@@ -3,8 +3,9 @@
     python docs/experiments/regenerate.py [--preset quick|claims|placement] [--out runs/<preset>]
 
 Runs (or resumes) ``shiftaug experiment --preset <preset>`` and copies what it wrote next to
-this script; prints the wall time, the CPU time and the machine's load so the docs can quote
-them. For ``claims`` it copies ``claims.md``, the summary ``results.json`` and the plots.
+this script; prints the wall time, the CPU time and the machine's load and writes them to
+``timing.json`` next to the results, so the docs can quote them. For ``claims`` it copies
+``claims.md``, the summary ``results.json`` and the plots.
 
     python docs/experiments/regenerate.py --preset placement --collect runs/a runs/b ...
 
@@ -119,14 +120,30 @@ def regenerate(preset: str, out: Path) -> None:
     code = main(["experiment", "--preset", preset, "--out", str(out), "--no-progress"])
     if code:
         raise SystemExit(code)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # worker processes, if any
-    cpu = usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime
+    # This process and its finished children (the suite's worker processes).
+    cpu = sum(
+        u.ru_utime + u.ru_stime
+        for u in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    )
+    wall = time.perf_counter() - start
+    timing: dict[str, object] = {
+        "command": f"python docs/experiments/regenerate.py --preset {preset} --out {out}",
+        "wall_s": round(wall, 1),
+        "cpu_s": round(cpu, 1),
+        "load_average_before": [round(x, 2) for x in load],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "cpu_count": os.cpu_count(),
+        "note": "a resumed run counts only the runs this call trained; the machine is shared",
+    }
     print(
-        f"wall {time.perf_counter() - start:.0f} s, CPU {cpu:.0f} s, "
+        f"wall {wall:.0f} s, CPU {cpu:.0f} s, "
         f"load average before {load[0]:.1f}, after {os.getloadavg()[0]:.1f}"
     )
+    target = HERE / preset
+    if wall < 60 and (target / "timing.json").exists():  # a rerun that trained nothing
+        timing = json.loads((target / "timing.json").read_text())
     copy_back(preset, out)
+    (target / "timing.json").write_text(json.dumps(timing, indent=1) + "\n")
     if preset == "claims":
         write_tables()
 

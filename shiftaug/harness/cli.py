@@ -82,6 +82,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2")
     parser.add_argument("--device", help="auto, cpu, cuda, cuda:1, mps")
     parser.add_argument("--data-root", help="folder with CIFAR-10 or an ImageFolder tree")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="suites (--preset claims): parts run at once, each in its own process "
+        "(default: one per usable core)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument(
         "--print-config", action="store_true", help="print the resolved config as YAML and exit"
@@ -110,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         overrides.append(f"seeds=[{args.seeds}]")
     preset = args.preset if args.preset or args.config else "quick"
     try:
-        from .claims.suite import load_suite, run_suite
+        from .claims.suite import default_jobs, load_suite, run_suite
 
         suite = load_suite(preset, args.config, overrides)
         if suite is not None:
@@ -120,9 +127,15 @@ def run(args: argparse.Namespace) -> int:
                     f"{suite[0]!r}; use --set, or run one part's config."
                 )
             out = args.out or Path("runs") / suite[0]
-            path = run_suite(*suite, out, progress=not args.no_progress)
+            jobs = default_jobs(suite[1]) if args.jobs is None else args.jobs
+            path = run_suite(*suite, out, progress=not args.no_progress, jobs=jobs)
             print(f"claims:  {path}\nresults: {out / 'results.json'}")
             return 0
+        if args.jobs is not None:
+            raise ValueError(
+                f"`--jobs` must only be given for a suite (e.g. --preset claims), but "
+                f"{preset or args.config} is a single experiment; got {args.jobs!r}."
+            )
         cfg = load_config(preset, args.config, overrides)
         for block in cfg.runs:
             block.models = args.models.split(",") if args.models else block.models

@@ -54,10 +54,10 @@ class PolyphaseDown(nn.Module):
     Example:
         >>> import torch
         >>> from shiftaug.harness.layers import PolyphaseDown
-        >>> x = torch.rand(2, 3, 8, 8)
+        >>> x = torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(0))
         >>> down = PolyphaseDown()
         >>> y, y_rolled = down(x), down(torch.roll(x, (1, 3), dims=(-2, -1)))
-        >>> bool((y.sum((-2, -1)) - y_rolled.sum((-2, -1))).abs().max() < 1e-6)
+        >>> torch.equal(y.flatten(2).sort().values, y_rolled.flatten(2).sort().values)  # moved
         True
     """
 
@@ -68,6 +68,11 @@ class PolyphaseDown(nn.Module):
         self.stride, self.norm = stride, float(norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The polyphase component of largest norm, per image.
+
+        Args:
+            x: ``(N, C, H, W)`` maps with ``H`` and ``W`` divisible by the stride.
+        """
         n, c, h, w = x.shape
         s = self.stride
         if h % s or w % s:
@@ -107,6 +112,11 @@ class CircularConv2d(nn.Conv2d):
         self.wrap = kernel_size // 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The convolution of ``x`` wrapped around its edges (same size out).
+
+        Args:
+            x: ``(N, C, H, W)`` maps.
+        """
         p = self.wrap
         return super().forward(circular_pad(x, p, p, p, p))
 
@@ -159,6 +169,11 @@ class BlurDown(nn.Module):
         self.size, self.stride = size, stride
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Blurred and subsampled ``x``: ``(N, C, ceil(H / stride), ceil(W / stride))``.
+
+        Args:
+            x: ``(N, C, H, W)`` maps (at least ``size // 2 + 1`` pixels on each side).
+        """
         p = (self.size - 1) // 2
         c = x.shape[1]
         padded = F.pad(x, (p, p, p, p), mode="reflect")

@@ -83,6 +83,42 @@ def test_conv_claim_needs_shared_weights_and_reports_the_head() -> None:
     assert _rows({"conv": part(0.06, 0.6)})["conv"]["verdict"] == "refuted"
 
 
+def test_gated_rows_still_show_what_was_measured() -> None:
+    cells = {
+        ("cnn", "none"): [0.95, 0.96, 0.94],
+        ("gcnn_p4", "none"): [ACC_FLOOR - 0.2] * 3,
+        ("cnn", "rotate"): [0.9, 0.9, 0.9],
+    }
+    part = _runs(
+        {
+            c: {"accuracy": acc, "rotation_consistency": [0.625] * 3, "consistency_crop": [0.9] * 3}
+            for c, acc in cells.items()
+        }
+    )
+    rows = _rows({"rotation": part})
+    for key in ("rotation", "gcnn"):
+        row = rows[key]
+        assert row["verdict"] == "inconclusive" and "gcnn_p4/none (50.0 ± 0.0)" in row["why"]
+        assert "62.5 ± 0.0" in row["ours"] and "not counted" in row["ours"], row
+
+
+def test_gcnn_sentence_names_what_failed() -> None:
+    def cell(r90: float, rot: float, shift: float) -> dict[str, list[float]]:
+        return {
+            "rotation_consistency_90": [r90] * 3,
+            "rotation_consistency": [rot, rot + 0.01, rot - 0.01],
+            "consistency_crop": [shift, shift + 0.01, shift - 0.01],
+        }
+
+    part = _runs(
+        {("gcnn_p4", "none"): cell(1.0, 0.56, 0.78), ("cnn", "none"): cell(0.2, 0.29, 0.9)}
+    )
+    row = _rows({"rotation": part})["gcnn"]
+    assert row["verdict"] == "nuanced", row
+    assert "more consistent than the CNN at every 15° (+27.0 pts" in row["why"]
+    assert "less consistent under shifts (-12.0 pts" in row["why"]
+
+
 def test_region_rule_is_a_rank_correlation() -> None:
     parts = {}
     for size, flat in (("0.1", 0.3), ("0.5", 0.6), ("0.9", 0.9)):
@@ -120,6 +156,41 @@ def test_placement_row_reads_committed_results_or_is_pending(
     monkeypatch.setattr(verdicts_more, "PLACEMENT_RESULTS", path)
     row = placement(Results({}))
     assert row["verdict"] == "supported" and "relocate_harmonic" in row["why"]
+    # Two seeds, or an arm below the accuracy floor: the difference does not count.
+    for cells in (
+        {
+            ("cnn", "translate"): {"realistic_shift_accuracy": [0.6, 0.62]},
+            ("cnn", "relocate_harmonic"): {"realistic_shift_accuracy": [0.8, 0.81]},
+        },
+        {
+            ("cnn", "translate"): {"realistic_shift_accuracy": [0.6, 0.62, 0.61]},
+            ("cnn", "relocate_harmonic"): {
+                "realistic_shift_accuracy": [0.8, 0.81, 0.79],
+                "accuracy": [ACC_FLOOR - 0.1] * 3,
+            },
+        },
+    ):
+        path.write_text(json.dumps({"runs": _runs(cells)}))
+        row = placement(Results({}))
+        assert row["verdict"] == "inconclusive" and "not counted" in row["ours"], row
+    # Reflect padding as good as relocation: nuanced; relocation no better than translate: refuted.
+    base = {
+        ("cnn", "translate"): {"realistic_shift_accuracy": [0.6, 0.62, 0.61]},
+        ("cnn", "translate_reflect"): {"realistic_shift_accuracy": [0.8, 0.8, 0.8]},
+    }
+    for relocated, verdict in (([0.8, 0.81, 0.79], "nuanced"), ([0.6, 0.61, 0.62], "refuted")):
+        cells = {**base, ("cnn", "copypaste"): {"realistic_shift_accuracy": relocated}}
+        path.write_text(json.dumps({"runs": _runs(cells)}))
+        row = placement(Results({}))
+        assert row["verdict"] == verdict and "translate_reflect 80.0 ± 0.0" in row["ours"], row
+        assert ("cnn/copypaste (beats translate)" in row["why"]) == (verdict == "nuanced")
+
+
+def test_placement_results_path_is_the_repositorys() -> None:
+    from shiftaug.harness.claims import verdicts_more
+
+    root = Path(__file__).resolve().parents[2]
+    assert root / "docs/experiments/placement/results.json" == verdicts_more.PLACEMENT_RESULTS
 
 
 def test_suite_loading_and_errors(tmp_path: Path) -> None:
@@ -162,8 +233,10 @@ def test_tiny_suite_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
     config = tmp_path / "suite.yaml"
     config.write_text(TINY_SUITE)
     out = tmp_path / "out"
-    assert main(["experiment", "--config", str(config), "--out", str(out), "--no-progress"]) == 0
-    assert "claims:" in capsys.readouterr().out
+    args = ["experiment", "--config", str(config), "--out", str(out), "--no-progress"]
+    assert main([*args, "--jobs", "2"]) == 0  # the parts in two worker processes
+    printed = capsys.readouterr().out
+    assert "claims:" in printed and "== part rotation finished" in printed
     summary = json.loads((out / "results.json").read_text())
     assert summary["schema"] == "shiftaug.claims/1" and set(summary["parts"]) == {
         "conv",
@@ -181,8 +254,34 @@ def test_tiny_suite_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "| 1 | Convolution" in text and "accuracy floor" in text.lower()
     assert (out / "plots" / "claims_layers.png").exists()
     assert (out / "conv" / "report.md").exists()  # every part is a normal experiment
+    assert summary["timing"]["jobs"] == 2 and set(summary["timing"]["parts"]) == {
+        "conv",
+        "rotation",
+    }
     assert main(["experiment", "--config", str(config), "--models", "cnn", "--out", str(out)]) == 2
     assert "must not be given for the suite" in capsys.readouterr().err
+    # One process, one part after the other: the same numbers, run for run.
+    serial = tmp_path / "serial"
+    assert main([*args[:3], "--out", str(serial), "--no-progress", "--jobs", "1"]) == 0
+    for part in ("conv", "rotation"):
+        assert _measured(out / part) == _measured(serial / part)
+
+
+def _measured(folder: Path) -> list[dict]:
+    """Each run's metrics but the timings (wall-clock seconds and the augmentation's share)."""
+    runs = json.loads((folder / "results.json").read_text())["runs"]
+    skip = ("train_time_s", "eval_time_s", "aug_overhead")
+    return [{k: v for k, v in r["metrics"].items() if k not in skip} for r in runs]
+
+
+def test_jobs_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "suite.yaml"
+    config.write_text(TINY_SUITE)
+    assert main(["experiment", "--config", str(config), "--out", str(tmp_path), "--jobs", "0"]) == 2
+    assert "`jobs` must be an int >= 1, but got 0." in capsys.readouterr().err
+    assert main(["experiment", "--preset", "smoke", "--out", str(tmp_path), "--jobs", "2"]) == 2
+    assert "`--jobs` must only be given for a suite" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*/results.json"))  # refused before anything ran
 
 
 def test_new_config_keys_are_checked() -> None:

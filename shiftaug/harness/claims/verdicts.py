@@ -88,12 +88,14 @@ def _row(key: str, claim: str, experiment: str, ours: str, verdict: str, why: st
     }
 
 
-def _gated(key: str, claim: str, experiment: str, missing: list[str]) -> Row:
+def _gated(key: str, claim: str, experiment: str, missing: list[str], ours: str = "–") -> Row:
+    """An inconclusive row: core cells below the floor or short of seeds (``ours``: what was
+    measured anyway, shown and not counted)."""
     return _row(
         key,
         claim,
         experiment,
-        "–",
+        ours if ours == "–" else f"{ours} (row not counted: see why)",
         "inconclusive",
         f"below the {100 * ACC_FLOOR:.0f}% accuracy floor, or fewer than {MIN_SEEDS} seeds "
         f"finished: {', '.join(missing)}.",

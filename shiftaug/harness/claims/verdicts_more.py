@@ -6,13 +6,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .stats import diff
+from .stats import Stat, diff
 from .verdicts import CLAIMS, GAP, MIN_SEEDS, PTS, Results, Row, _fmt, _gated, _row
 
 __all__ = ["MORE", "PLACEMENT_RESULTS", "claim_rows"]
 
-# The generative placement experiment's committed results (issue 11), read if present.
-PLACEMENT_RESULTS = Path("docs/experiments/placement/results.json")
+# The generative placement experiment's committed results (issue 11), read if present: the
+# repository's copy (next to this package in a checkout), not the working directory's.
+PLACEMENT_RESULTS = Path(__file__).resolve().parents[3] / "docs/experiments/placement/results.json"
+PLACEMENT_KEY = "realistic_shift_accuracy"
+FRAME_ARMS = ("translate", "translate_reflect", "crop")  # arms that move the frame
 
 
 def rotation(r: Results) -> Row:
@@ -24,14 +27,16 @@ def rotation(r: Results) -> Row:
         "consistency under rotations (every 15°) next to consistency under shifts"
     )
     cells = [("cnn", "none"), ("cnn", "rotate"), ("gcnn_p4", "none")]
-    missing = r.below_floor("rotation", cells)
-    if missing:
-        return _gated("rotation", claim, exp, missing)
     rot = {c: r.s("rotation", *c, "rotation_consistency") for c in cells}
     shift = {c: r.s("rotation", *c, "consistency_crop") for c in cells}
     ours = "; ".join(
-        f"{m}/{a}: rotation {_fmt(rot[(m, a)])}, shift {_fmt(shift[(m, a)])}" for m, a in cells
+        f"{m}/{a}: rotation {_fmt(rot[(m, a)])}, shift {_fmt(shift[(m, a)])}, "
+        f"acc {_fmt(r.s('rotation', m, a, 'accuracy'))}"
+        for m, a in cells
     )
+    missing = r.below_floor("rotation", cells)
+    if missing:
+        return _gated("rotation", claim, exp, missing, ours)
     if any(v is None for v in [*rot.values(), *shift.values()]):
         return _row("rotation", claim, exp, ours, "inconclusive", "metrics missing.")
     harder = diff(shift[cells[0]], rot[cells[0]], PTS)  # type: ignore[arg-type]
@@ -84,9 +89,6 @@ def vit(r: Results) -> Row:
         ("vit_gap", "none"),
     ]
     core = cells[:4]  # the comparison the claim rests on; the variants are reported beside it
-    missing = r.below_floor("vit", core)
-    if missing:
-        return _gated("vit", claim, exp, missing)
     weak = {c for c in cells[4:] if r.below_floor("vit", [c])}
     gap = {c: r.s("vit", *c, "position_gap") for c in cells}
     parts = []
@@ -100,6 +102,9 @@ def vit(r: Results) -> Row:
             f"[{rec.get('epochs', '?')} ep, {secs.mean if secs else 0:.0f} s]{flag}"
         )
     ours = "; ".join(parts)
+    missing = r.below_floor("vit", core)
+    if missing:
+        return _gated("vit", claim, exp, missing, ours)
     if any(gap[c] is None for c in core):
         return _row("vit", claim, exp, ours, "inconclusive", "metrics missing.")
     lacks = diff(gap[("vit", "none")], gap[("cnn", "none")], GAP)  # type: ignore[arg-type]
@@ -205,16 +210,18 @@ def stn(r: Results) -> Row:
 def gcnn(r: Results) -> Row:
     claim = "Group-equivariant networks handle translations and rotations."
     exp = "part `rotation`: p4 G-CNN (lifting + group convs, pooling over the group) vs the CNN"
-    missing = r.below_floor("rotation", [("gcnn_p4", "none"), ("cnn", "none")])
-    if missing:
-        return _gated("gcnn", claim, exp, missing)
     g90, cnn90 = (r.s("rotation", m, "none", "rotation_consistency_90") for m in ("gcnn_p4", "cnn"))
     gall, call = (r.s("rotation", m, "none", "rotation_consistency") for m in ("gcnn_p4", "cnn"))
     gsh, csh = (r.s("rotation", m, "none", "consistency_crop") for m in ("gcnn_p4", "cnn"))
     ours = (
         f"90° consistency gcnn {_fmt(g90)} vs cnn {_fmt(cnn90)}; every 15°: {_fmt(gall)} vs "
-        f"{_fmt(call)}; shift consistency {_fmt(gsh)} vs {_fmt(csh)}"
+        f"{_fmt(call)}; shift consistency {_fmt(gsh)} vs {_fmt(csh)}; accuracy "
+        f"{_fmt(r.s('rotation', 'gcnn_p4', 'none', 'accuracy'))} vs "
+        f"{_fmt(r.s('rotation', 'cnn', 'none', 'accuracy'))}"
     )
+    missing = r.below_floor("rotation", [("gcnn_p4", "none"), ("cnn", "none")])
+    if missing:
+        return _gated("gcnn", claim, exp, missing, ours)
     if None in (g90, gall, call, gsh, csh):
         return _row("gcnn", claim, exp, ours, "inconclusive", "metrics missing.")
     exact = g90.mean >= 0.999  # type: ignore[union-attr]
@@ -239,13 +246,41 @@ def gcnn(r: Results) -> Row:
         exp,
         ours,
         "nuanced",
-        "exact under 90° rotations, but not better than the CNN at other angles or under shifts.",
+        "exact under 90° rotations; "
+        + (
+            f"more consistent than the CNN at every 15° ({between.text()})"
+            if between.real and between.delta > 0
+            else f"not more consistent than the CNN at other angles ({between.text()})"
+        )
+        + (
+            ""
+            if shifts_ok
+            else f", but less consistent under shifts ({diff(gsh, csh, PTS).text()})"  # type: ignore[arg-type]
+        )
+        + ".",
     )
 
 
+def _placement_cells(res: Results) -> tuple[list[str], list[str], list[str], set[tuple[str, str]]]:
+    """Models, placement arms, frame arms and the cells that do not count (floor or seeds)."""
+    runs = res.parts.get("placement", [])
+    arms = sorted({x["arm"] for x in runs})
+    models = sorted({x["model"] for x in runs})
+    moved = [a for a in arms if a.startswith("relocate") or a == "copypaste"]
+    frame = [a for a in FRAME_ARMS if a in arms]
+    weak = {(m, a) for m in models for a in arms if res.below_floor("placement", [(m, a)])}
+    return models, moved, frame, weak
+
+
 def placement(r: Results) -> Row:
+    """Claim 10 from the committed results of the ``placement`` preset (issue 11), if any."""
     claim = "Generative placement of objects helps."
-    exp = "the `placement` preset (issue 11: natural backgrounds, realistic shifts, removal probe)"
+    exp = (
+        "the `placement` preset (issue 11: objects on real photos, trained near the centre; "
+        "accuracy under realistic shifts, where the object moves over its unmoved background): "
+        "relocation (`relocate_<inpainter>`) and same-class copy-paste against frame shifts "
+        "(`translate` zero-padded, `translate_reflect`, `crop`)"
+    )
     if not PLACEMENT_RESULTS.exists():
         return _row(
             "placement",
@@ -253,36 +288,60 @@ def placement(r: Results) -> Row:
             exp,
             "–",
             "pending",
-            f"{PLACEMENT_RESULTS} is not committed yet (the placement preset is built in issue 11).",
+            "docs/experiments/placement/results.json is not committed yet "
+            "(the placement preset is built in issue 11).",
         )
     runs = json.loads(PLACEMENT_RESULTS.read_text()).get("runs", [])
     res = Results({"placement": runs})
-    arms = sorted({x["arm"] for x in runs})
-    models = sorted({x["model"] for x in runs})
-    key = "realistic_shift_accuracy"
+    models, moved, frame, weak = _placement_cells(res)
+    get = lambda m, a: res.s("placement", m, a, PLACEMENT_KEY)  # noqa: E731
     ours = "; ".join(
-        f"{m}/{a} {key} {_fmt(res.s('placement', m, a, key))}"
+        f"{m}: "
+        + ", ".join(
+            f"{a} {_fmt(get(m, a))}"
+            + (" (not counted: accuracy floor or < 3 seeds)" if (m, a) in weak else "")
+            for a in [*frame, *moved]
+            if get(m, a)
+        )
         for m in models
-        for a in arms
-        if res.s("placement", m, a, key)
     )
-    moved = [a for a in arms if a.startswith("relocate")]
-    wins = [
-        (m, a)
-        for m in models
-        for a in moved
-        if (x := res.s("placement", m, a, key))
-        and (y := res.s("placement", m, "translate", key))
-        and diff(x, y, PTS).real
-        and x.mean > y.mean
+    beats: dict[str, dict[str, list[str]]] = {}  # model -> placement arm -> frame arms it beats
+    for m in models:
+        if (m, "translate") in weak or "translate" not in frame:
+            continue
+        for a in (a for a in moved if (m, a) not in weak):
+            counted = [f for f in frame if (m, f) not in weak]
+            won = [f for f in counted if _beats(get(m, a), get(m, f))]
+            beats.setdefault(m, {})[a] = won if len(won) < len(counted) else ["all"]
+    return _row("placement", claim, exp, ours or "–", *_placement_verdict(beats))
+
+
+def _beats(a: Stat | None, b: Stat | None) -> bool:
+    return a is not None and b is not None and diff(a, b, PTS).real and a.mean > b.mean
+
+
+def _placement_verdict(beats: dict[str, dict[str, list[str]]]) -> tuple[str, str]:
+    """supported: a placement arm beats every frame arm; nuanced: only some; refuted: none."""
+    if not any(beats.values()):
+        return "inconclusive", (
+            "no model has a placement arm and the `translate` arm above the accuracy floor "
+            f"with {MIN_SEEDS} seeds."
+        )
+    every = [f"{m}/{a}" for m, arms in beats.items() for a, won in arms.items() if won == ["all"]]
+    some = [
+        f"{m}/{a} (beats {', '.join(won)})"
+        for m, arms in beats.items()
+        for a, won in arms.items()
+        if won and won != ["all"]
     ]
-    verdict = "supported" if wins else "refuted" if moved else "inconclusive"
-    why = (
-        f"relocation beats frame translation on realistic shifts for {', '.join(f'{m}/{a}' for m, a in wins)}."
-        if wins
-        else "no relocation arm beats frame translation on realistic shifts."
-    )
-    return _row("placement", claim, exp, ours or "–", verdict, why)
+    if every:
+        return "supported", (
+            f"on realistic shifts {', '.join(every)} beat every frame-shift arm of the same model "
+            f"(by more than {100 * PTS:.0f} points and 2 SE over {MIN_SEEDS}+ seeds)."
+        )
+    if some:
+        return "nuanced", (f"placement beats some frame-shift arms but not all: {'; '.join(some)}.")
+    return "refuted", "no placement arm beats any frame-shift arm on realistic shifts."
 
 
 def limits(r: Results) -> Row:
@@ -377,9 +436,6 @@ def aps_realistic(r: Results) -> Row:
         "part `texture`: APS CNN on photo-textured canvases; logit-level check of the untrained "
         "net over every circular shift, then 1-px flips when the camera moves (crop of the scene)"
     )
-    missing = r.below_floor("texture", [("cnn_aps", "none")])
-    if missing:
-        return _gated("aps_realistic", claim, exp, missing)
     weak_cnn = bool(r.below_floor("texture", [("cnn", "none")]))
     change, spread = (
         r.s("texture", "cnn_aps", "none", k) for k in ("logit_change_init", "logit_spread_init")
@@ -392,6 +448,9 @@ def aps_realistic(r: Results) -> Row:
         f"{_fmt(circ)}; 1-px crop flips APS {_fmt(flips['cnn_aps'])} vs max-pool CNN {_fmt(flips['cnn'])}"
         + (" (below the accuracy floor: not counted)" if weak_cnn else "")
     )
+    missing = r.below_floor("texture", [("cnn_aps", "none")])
+    if missing:
+        return _gated("aps_realistic", claim, exp, missing, ours)
     if None in (change, spread, circ, flips["cnn_aps"]):
         return _row("aps_realistic", claim, exp, ours, "inconclusive", "metrics missing.")
     exact = change.mean <= 1e-3 * spread.mean and circ.mean == 1.0  # type: ignore[union-attr]

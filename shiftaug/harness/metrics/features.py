@@ -21,6 +21,10 @@ Render = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor
 def capture(layers: Sequence[tuple[str, nn.Module]]) -> Iterator[dict[str, torch.Tensor]]:
     """Collect the (first tensor) output of each named layer during the forward passes inside.
 
+    Args:
+        layers: ``(name, module)`` pairs; the dict yielded maps each name to its module's
+            detached float32 CPU output of the last forward pass.
+
     Example:
         >>> import torch
         >>> from shiftaug.harness.metrics import capture
@@ -61,6 +65,18 @@ def invariance_index(
     Needs >= 2 objects and positions. Include the model itself as a layer (as
     :func:`~shiftaug.harness.models.feature_layers` does, named ``"logits"``) to measure the
     decision layer.
+
+    Args:
+        model: the classifier, ``(N, C, H, W) -> (N, classes)`` logits (put it in eval mode).
+        layers: ``(name, module)`` pairs whose outputs are compared (e.g. from
+            :func:`~shiftaug.harness.models.feature_layers`).
+        render: ``render(index, positions) -> (images, labels)``: draws test object ``index[i]``
+            at ``positions[i]`` (see :class:`shiftaug.harness.data.Task`).
+        index: ``(O,)`` int64 test objects, ``O >= 2``.
+        positions: ``(Q, 2)`` int64 ``(x, y)`` positions, ``Q >= 2``.
+
+    Returns:
+        ``{layer name: index}``, each in ``[-2, 2]``.
     """
     if len(index) < 2 or len(positions) < 2:
         raise ValueError(
@@ -105,6 +121,17 @@ def equivariance_error(
     shifts). 0 is exact equivariance. Vector outputs (pooled features, logits) are compared
     unmoved, i.e. the error measures their *invariance*. ``None`` where ``step`` is not a
     multiple of the layer's stride.
+
+    Args:
+        model: the classifier, ``(N, C, H, W) -> (N, classes)`` logits (put it in eval mode).
+        layers: ``(name, module)`` pairs whose outputs are compared (e.g. from
+            :func:`~shiftaug.harness.models.feature_layers`).
+        images: ``(N, C, H, W)`` scenes with ``margin`` pixels of context on every side.
+        step: shifts are the multiples of ``step`` pixels (the coarsest stride: exact targets).
+        margin: context pixels in ``images``; also the largest shift.
+
+    Returns:
+        ``{layer name: error}`` (``None`` where ``step`` does not fit the layer's stride).
 
     Example:
         >>> import torch

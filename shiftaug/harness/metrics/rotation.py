@@ -19,6 +19,10 @@ __all__ = ["accuracy_vs_angle", "rotate_images", "rotation_consistency"]
 def rotate_images(images: torch.Tensor, angle: float) -> torch.Tensor:
     """``images`` rotated counter-clockwise by ``angle`` degrees about their centre.
 
+    Args:
+        images: ``(..., C, H, W)`` float or uint8 images.
+        angle: degrees, counter-clockwise; multiples of 90 are exact.
+
     Example:
         >>> import torch
         >>> from shiftaug.harness.metrics import rotate_images
@@ -54,6 +58,12 @@ def rotation_consistency(
 ) -> float:
     """P[same top-1 class at angles a and b], over images and all pairs ``a != b`` of ``angles``.
 
+    Args:
+        model: the classifier, ``(N, C, H, W) -> (N, classes)`` logits (put it in eval mode).
+        images: ``(N, C, H, W)`` images (the model's view size).
+        angles: the angles in degrees.
+        batch_size: images per forward pass.
+
     Example:
         >>> import torch
         >>> from shiftaug.harness.metrics import rotation_consistency
@@ -77,6 +87,17 @@ def accuracy_vs_angle(
     *,
     batch_size: int = 512,
 ) -> list[float]:
-    """Accuracy with every image rotated by each of ``angles`` (degrees)."""
+    """Accuracy with every image rotated by each of ``angles`` (degrees).
+
+    Args:
+        model: the classifier, ``(N, C, H, W) -> (N, classes)`` logits (put it in eval mode).
+        images: ``(N, C, H, W)`` images (the model's view size).
+        labels: ``(N,)`` int64 true classes.
+        angles: the angles in degrees.
+        batch_size: images per forward pass.
+
+    Returns:
+        One accuracy in ``[0, 1]`` per angle.
+    """
     pred = _predictions(model, images, angles, batch_size)
     return (pred == labels.cpu()).float().mean(1).tolist()

@@ -38,6 +38,14 @@ def position_hits(
 ) -> torch.Tensor:
     """``(O, P)`` bool: is object ``index[o]`` drawn at ``positions[p]`` classified correctly?
 
+    Args:
+        model: the classifier, ``(N, C, H, W) -> (N, classes)`` logits (put it in eval mode).
+        render: ``render(index, positions) -> (images, labels)``: draws test object ``index[i]``
+            at ``positions[i]`` (see :class:`shiftaug.harness.data.Task`).
+        index: ``(O,)`` int64 test objects.
+        positions: ``(P, 2)`` int64 ``(x, y)`` positions.
+        batch_size: images per forward pass.
+
     Example:
         >>> import torch
         >>> from shiftaug.harness.metrics import position_hits
@@ -65,12 +73,24 @@ def position_accuracy(
     *,
     batch_size: int = 512,
 ) -> torch.Tensor:
-    """``(P,)`` accuracy with every object ``index`` drawn at each of ``positions`` ``(P, 2)``."""
+    """``(P,)`` accuracy with every object ``index`` drawn at each of ``positions`` ``(P, 2)``.
+
+    Args:
+        model: the classifier, ``(N, C, H, W) -> (N, classes)`` logits (put it in eval mode).
+        render: ``render(index, positions) -> (images, labels)``: draws test object ``index[i]``
+            at ``positions[i]`` (see :class:`shiftaug.harness.data.Task`).
+        index: ``(O,)`` int64 test objects.
+        positions: ``(P, 2)`` int64 ``(x, y)`` positions.
+        batch_size: images per forward pass.
+    """
     return position_hits(model, render, index, positions, batch_size=batch_size).float().mean(0)
 
 
 def mean_se(values: torch.Tensor) -> tuple[float, float]:
     """Mean and standard error of the mean of a 1-D tensor (SE 0 for one value).
+
+    Args:
+        values: ``(n,)`` values (any float or int dtype).
 
     Example:
         >>> import torch
@@ -101,6 +121,16 @@ def pair_accuracy(
     (on a black canvas: both digits, the brighter stroke where they overlap). Returns, per
     distance, the fraction of scenes whose top-1 class is either object's label, and the same
     for ``first`` drawn alone at the same place (the baseline).
+
+    Args:
+        model: the classifier, ``(N, C, H, W) -> (N, classes)`` logits (put it in eval mode).
+        render: ``render(index, positions) -> (images, labels)``: draws test object ``index[i]``
+            at ``positions[i]`` (see :class:`shiftaug.harness.data.Task`).
+        first: ``(N,)`` int64 test objects drawn on the left.
+        second: ``(N,)`` int64 test objects drawn on the right.
+        distances: centre distances in pixels (0: on top of each other).
+        centre: the pair's middle, in pixels (the same on both axes).
+        batch_size: images per forward pass.
     """
     both, alone = [], []
     for d in distances:
@@ -129,6 +159,15 @@ def stretch_accuracy(
 
     The objects are drawn at ``(centre, centre)`` and the whole view is resampled (bilinear,
     about the view's centre): the area stays, the shape changes. ``f = 1`` is the plain view.
+
+    Args:
+        model: the classifier, ``(N, C, H, W) -> (N, classes)`` logits (put it in eval mode).
+        render: ``render(index, positions) -> (images, labels)``: draws test object ``index[i]``
+            at ``positions[i]`` (see :class:`shiftaug.harness.data.Task`).
+        index: ``(N,)`` int64 test objects.
+        factors: stretch factors ``f`` (1: the plain view).
+        centre: where the objects are drawn, in pixels (the same on both axes).
+        batch_size: images per forward pass.
     """
     images, labels = render(index, torch.tensor([centre, centre]).expand(len(index), 2))
     out = []

@@ -35,6 +35,15 @@ def shift_images(
 ) -> torch.Tensor:
     """The model's view of ``images`` with its content moved by ``shift`` (``(N, 2)`` ``(dx, dy)``).
 
+    Args:
+        images: ``(N, C, H, W)`` images (scenes with ``margin`` pixels of context for ``"crop"``).
+        shift: ``(N, 2)`` integer ``(dx, dy)`` shifts in pixels.
+        mode: ``"circular"``, ``"crop"`` or a padding mode (see :mod:`shiftaug.harness.metrics`).
+        margin: context pixels around the view, cropped away (``>= |shift|`` for ``"crop"``).
+
+    Returns:
+        ``(N, C, H - 2 margin, W - 2 margin)`` views.
+
     Example:
         >>> import torch
         >>> from shiftaug.harness.metrics import shift_images
@@ -67,6 +76,18 @@ def predict(
     batch_size: int = 512,
 ) -> torch.Tensor:
     """Logits of ``model`` on (shifted views of) ``images``, in batches, as float32 on the CPU.
+
+    Args:
+        model: the classifier, ``(N, C, H, W) -> (N, classes)`` logits (put it in eval mode).
+        images: ``(N, C, H, W)`` float or uint8 images; in mode ``"crop"`` scenes with
+            ``margin`` pixels of context on every side.
+        shift: ``(N, 2)`` integer ``(dx, dy)`` shifts in pixels; ``None``: no shift.
+        mode: ``"circular"``, ``"crop"`` or a padding mode (see :mod:`shiftaug.harness.metrics`).
+        margin: context pixels around the view in ``images`` (``>= max_shift`` for ``"crop"``).
+        batch_size: images per forward pass.
+
+    Returns:
+        ``(N, classes)`` float32 logits.
 
     Example:
         >>> import torch
@@ -104,6 +125,19 @@ def consistency(
 ) -> float:
     """Probability that two random shifts in ``{-S..S}^2`` give the same top-1 class.
 
+    Args:
+        model: the classifier, ``(N, C, H, W) -> (N, classes)`` logits (put it in eval mode).
+        images: ``(N, C, H, W)`` float or uint8 images; in mode ``"crop"`` scenes with
+            ``margin`` pixels of context on every side.
+        max_shift: ``S``: shifts are drawn from ``{-S..S}^2`` pixels.
+        mode: ``"circular"``, ``"crop"`` or a padding mode (see :mod:`shiftaug.harness.metrics`).
+        margin: context pixels around the view in ``images`` (``>= max_shift`` for ``"crop"``).
+        generator: source of the random shifts (``None``: torch's global generator).
+        batch_size: images per forward pass.
+
+    Returns:
+        The consistency in ``[0, 1]``.
+
     Example:
         >>> import torch
         >>> from shiftaug.harness.metrics import consistency
@@ -128,6 +162,19 @@ def flip_rate(
     batch_size: int = 512,
 ) -> tuple[float, float]:
     """``(flip rate, MAC)`` between shifts ``d`` and ``d + (1, 1)``, ``d in {-S..S-1}^2``.
+
+    Args:
+        model: the classifier, ``(N, C, H, W) -> (N, classes)`` logits (put it in eval mode).
+        images: ``(N, C, H, W)`` float or uint8 images; in mode ``"crop"`` scenes with
+            ``margin`` pixels of context on every side.
+        max_shift: ``S``: the first shift ``d`` is drawn from ``{-S..S-1}^2`` pixels.
+        mode: ``"circular"``, ``"crop"`` or a padding mode (see :mod:`shiftaug.harness.metrics`).
+        margin: context pixels around the view in ``images`` (``>= max_shift`` for ``"crop"``).
+        generator: source of the random shifts (``None``: torch's global generator).
+        batch_size: images per forward pass.
+
+    Returns:
+        ``(flip rate, MAC)``, both in ``[0, 1]``.
 
     Example:
         >>> import torch
@@ -157,6 +204,16 @@ def accuracy_vs_shift(
     batch_size: int = 512,
 ) -> torch.Tensor:
     """``(K,)`` accuracy with every image shifted by ``shifts[k]``.
+
+    Args:
+        model: the classifier, ``(N, C, H, W) -> (N, classes)`` logits (put it in eval mode).
+        images: ``(N, C, H, W)`` float or uint8 images; in mode ``"crop"`` scenes with
+            ``margin`` pixels of context on every side.
+        labels: ``(N,)`` int64 true classes.
+        shifts: ``(K, 2)`` integer ``(dx, dy)`` shifts in pixels (a tensor or nested sequence).
+        mode: ``"circular"``, ``"crop"`` or a padding mode (see :mod:`shiftaug.harness.metrics`).
+        margin: context pixels around the view in ``images`` (``>= max_shift`` for ``"crop"``).
+        batch_size: images per forward pass.
 
     Example:
         >>> import torch
@@ -189,6 +246,18 @@ def worst_of_k(
 ) -> float:
     """Fraction of images classified correctly under all of ``k`` random shifts (Engstrom 2019).
 
+    Args:
+        model: the classifier, ``(N, C, H, W) -> (N, classes)`` logits (put it in eval mode).
+        images: ``(N, C, H, W)`` float or uint8 images; in mode ``"crop"`` scenes with
+            ``margin`` pixels of context on every side.
+        labels: ``(N,)`` int64 true classes.
+        k: the number of random shifts per image.
+        max_shift: ``S``: shifts are drawn from ``{-S..S}^2`` pixels.
+        mode: ``"circular"``, ``"crop"`` or a padding mode (see :mod:`shiftaug.harness.metrics`).
+        margin: context pixels around the view in ``images`` (``>= max_shift`` for ``"crop"``).
+        generator: source of the random shifts (``None``: torch's global generator).
+        batch_size: images per forward pass.
+
     Example:
         >>> import torch
         >>> from shiftaug.harness.metrics import worst_of_k
@@ -218,6 +287,16 @@ def worst_over_shifts(
 
     The exhaustive (adversarial) version of :func:`worst_of_k` for small ``S``.
 
+    Args:
+        model: the classifier, ``(N, C, H, W) -> (N, classes)`` logits (put it in eval mode).
+        images: ``(N, C, H, W)`` float or uint8 images; in mode ``"crop"`` scenes with
+            ``margin`` pixels of context on every side.
+        labels: ``(N,)`` int64 true classes.
+        max_shift: ``S``: every shift in ``{-S..S}^2`` pixels is tried.
+        mode: ``"circular"``, ``"crop"`` or a padding mode (see :mod:`shiftaug.harness.metrics`).
+        margin: context pixels around the view in ``images`` (``>= max_shift`` for ``"crop"``).
+        batch_size: images per forward pass.
+
     Example:
         >>> import torch
         >>> from shiftaug.harness.metrics import worst_over_shifts
@@ -246,6 +325,11 @@ def max_logit_change(
     A model is invariant to circular shifts at the logit level when ``change`` is at rounding
     level *and* ``spread`` is not (the model does respond to its input). Unlike consistency this
     is meaningful for an untrained network that predicts one class for every image.
+
+    Args:
+        model: the classifier, ``(N, C, H, W) -> (N, classes)`` logits (put it in eval mode).
+        images: ``(N, C, H, W)`` images (the model's own view size).
+        batch_size: images per forward pass.
 
     Example:
         >>> import torch

@@ -143,6 +143,18 @@ def build_model(
 
     ``"module"`` specs call ``factory(**options)`` with the spec's other keys only.
 
+    Args:
+        spec: a preset name, ``"timm:<name>"``, ``"package.module:factory"`` or a dict (see
+            :func:`resolve_spec`).
+        in_channels: image channels ``C``.
+        num_classes: number of logits.
+        image_size: ``(H, W)`` of the images the model will see (CNN heads, LCNs and ViTs are
+            built for one size).
+        presets: extra named specs (a config's ``model_defs``), searched first.
+
+    Returns:
+        The model, mapping ``(N, C, H, W)`` images to ``(N, num_classes)`` logits.
+
     Example:
         >>> import torch
         >>> from shiftaug.harness.models import build_model

@@ -171,7 +171,13 @@ class CNN(nn.Module):
         self.head = nn.Sequential(pool_layer, nn.Linear(features, num_classes))
 
     def make_conv(self, cin: int, cout: int, side: tuple[int, int]) -> nn.Module:
-        """The convolution of one layer; ``side`` is the ``(H, W)`` of its input."""
+        """The convolution of one layer (the hook :class:`LCN` overrides).
+
+        Args:
+            cin: input channels.
+            cout: output channels.
+            side: ``(H, W)`` of the layer's input (a locally connected layer needs it).
+        """
         return make_conv(cin, cout, self.kernel_size, self.padding, bias=self.bias)
 
     def _unit(self, cin: int, cout: int, side: tuple[int, int], *, relu: bool) -> nn.Sequential:
@@ -183,6 +189,11 @@ class CNN(nn.Module):
         return nn.Sequential(*parts)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, classes)`` logits.
+
+        Args:
+            x: ``(N, C, H, W)`` images of the size the network was built for.
+        """
         if self.margin:
             x = F.pad(x, (self.margin,) * 4)
         return self.head(self.features(x))

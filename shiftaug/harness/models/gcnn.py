@@ -162,4 +162,9 @@ class GCNN(nn.Module):
         self.head = nn.Linear(cin, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, classes)`` logits, pooled over positions and the 4 rotations.
+
+        Args:
+            x: ``(N, C, H, W)`` images.
+        """
         return self.head(self.features(x).mean((2, 3, 4)))

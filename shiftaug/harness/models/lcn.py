@@ -109,4 +109,11 @@ class LCN(CNN):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     def make_conv(self, cin: int, cout: int, side: tuple[int, int]) -> nn.Module:
+        """A :class:`LocallyConnected2d` in place of the convolution.
+
+        Args:
+            cin: input channels.
+            cout: output channels.
+            side: ``(H, W)`` of the layer's input: one filter per output position.
+        """
         return LocallyConnected2d(cin, cout, self.kernel_size, side, bias=self.bias)

@@ -82,7 +82,11 @@ class STN(nn.Module):
         self.classifier = classifier
 
     def theta(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, 2, 3)``: the affine matrices the localisation net predicts for ``x``."""
+        """``(N, 2, 3)``: the affine matrices the localisation net predicts for ``x``.
+
+        Args:
+            x: ``(N, C, H, W)`` images.
+        """
         out = self.regress(self.localisation(x))
         if self.transform == "affine":
             return out.reshape(-1, 2, 3)
@@ -90,16 +94,29 @@ class STN(nn.Module):
         return torch.cat([eye, out[:, :, None]], 2)
 
     def resample(self, x: torch.Tensor) -> torch.Tensor:
-        """The image the classifier sees."""
+        """The image the classifier sees: ``x`` resampled by :meth:`theta` (zeros outside).
+
+        Args:
+            x: ``(N, C, H, W)`` images.
+        """
         grid = F.affine_grid(self.theta(x), list(x.shape), align_corners=False)
         return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
     @torch.no_grad()
     def predicted_shift(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, 2)`` ``(dx, dy)`` pixels: the shift of the content the STN undoes."""
+        """``(N, 2)`` ``(dx, dy)`` pixels: the shift of the content the STN undoes.
+
+        Args:
+            x: ``(N, C, H, W)`` images.
+        """
         t = self.theta(x)[:, :, 2]
         h, w = x.shape[-2:]
         return t * torch.tensor([w / 2, h / 2], dtype=t.dtype, device=t.device)
 
     def forward(self, x: torch.Tensor) -> Any:
+        """The classifier's output on :meth:`resample` ``(x)``.
+
+        Args:
+            x: ``(N, C, H, W)`` images.
+        """
         return self.classifier(self.resample(x))
