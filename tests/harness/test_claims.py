@@ -245,7 +245,12 @@ def test_tiny_suite_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert len(summary["parts"]["conv"]["runs"]) == 6
     assert summary["timing"]["cpu_s"] > 0 and "load_before" in summary["timing"]
     rows = {r["key"]: r for r in summary["claims"]}
-    assert len(rows) == 13 and rows["placement"]["verdict"] in ("pending", "supported", "refuted")
+    # Row 10 reads the repository's committed placement results, as the committed claims did.
+    committed = json.loads(
+        (Path(__file__).parents[2] / "docs/experiments/claims/results.json").read_text()
+    )
+    placement_row = next(r for r in committed["claims"] if r["key"] == "placement")
+    assert len(rows) == 13 and rows["placement"]["verdict"] == placement_row["verdict"]
     assert all(
         r["verdict"] in ("supported", "refuted", "nuanced", "inconclusive", "pending")
         for r in rows.values()
@@ -308,3 +313,28 @@ def test_summary_of_an_unfinished_suite_says_so(tmp_path: Path) -> None:
     assert summary["complete"] is False and summary["parts"]["rotation"]["runs"] == []
     rows = {r["key"]: r for r in summary["claims"]}
     assert rows["rotation"]["verdict"] == "inconclusive" and "missing" in rows["rotation"]["why"]
+
+
+@pytest.mark.parametrize(
+    ("aps_flips", "verdict", "text"),
+    [
+        ([0.062, 0.044, 0.080], "nuanced", "change 6.2 ± 1.8% of its predictions (+6.2 pts"),
+        ([0.0, 0.01, 0.0], "supported", "within noise of zero (+0.3 pts"),
+    ],
+)
+def test_aps_realistic_rule_compares_aps_flips_with_zero_whatever_the_cnn(
+    aps_flips: list[float], verdict: str, text: str
+) -> None:
+    aps = {
+        "logit_change_init": [1e-8] * 3,
+        "logit_spread_init": [0.07] * 3,
+        "consistency_circular": [1.0] * 3,
+        "flip_rate_1px": aps_flips,
+    }
+    weak_cnn = {"accuracy": [ACC_FLOOR - 0.1] * 3, "flip_rate_1px": [0.21, 0.15, 0.27]}
+    row = _rows({"texture": _runs({("cnn_aps", "none"): aps, ("cnn", "none"): weak_cnn})})
+    row = row["aps_realistic"]
+    assert row["verdict"] == verdict and text in row["why"], row
+    assert "Shifman" not in row["why"] and "not counted" in row["ours"]
+    broken = _runs({("cnn_aps", "none"): {**aps, "consistency_circular": [0.99] * 3}})
+    assert _rows({"texture": broken})["aps_realistic"]["verdict"] == "refuted"
