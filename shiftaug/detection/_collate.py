@@ -11,6 +11,7 @@ from torch.utils.data import get_worker_info
 
 from .._checks import check_choice, check_int, check_probability, describe
 from ..transforms._objects import check_blend, check_occlusion
+from ..transforms._policy import parse_count
 from ._jitter import JitterParams, LargeScaleJitter
 from ._paste import Pasted, PasteOptions, paste_batch
 from ._samples import OBJECT_KEYS, Layout, Sample, build_target, parse_samples, select, wrap_like
@@ -246,25 +247,21 @@ def _check_object_keys(object_keys: object) -> tuple[str, ...]:
 
 
 def _parse_count(num_objects: object) -> tuple[int, int | None]:
-    """``(low, high)``; ``high`` is ``None`` for "all" and ``-1`` for "subset" (1 .. all)."""
-    if num_objects == "all":
-        return 0, None
+    """``(low, high)``; ``high`` is ``None`` for "all" and ``-1`` for "subset" (1 .. all).
+
+    The core's count grammar (:func:`~shiftaug.transforms._policy.parse_count`) plus "subset";
+    "all" here may paste nothing (an image whose partner has no objects).
+    """
     if num_objects == "subset":
         return 1, -1
-    if isinstance(num_objects, int) and not isinstance(num_objects, bool) and num_objects >= 1:
-        return num_objects, num_objects
-    if (
-        isinstance(num_objects, (tuple, list))
-        and len(num_objects) == 2
-        and all(isinstance(v, int) and not isinstance(v, bool) for v in num_objects)
-        and 0 <= num_objects[0] <= num_objects[1]
-        and num_objects[1] >= 1
-    ):
-        return int(num_objects[0]), int(num_objects[1])
-    raise ValueError(
-        "`num_objects` must be 'subset', 'all', an int >= 1 or a range (low, high) with "
-        f"0 <= low <= high, high >= 1, but got {describe(num_objects)}."
-    )
+    try:
+        low, high = parse_count(num_objects)
+    except (TypeError, ValueError) as error:
+        raise type(error)(
+            "`num_objects` must be 'subset', 'all', an int >= 1 or a range (low, high) with "
+            f"0 <= low <= high, high >= 1, but got {describe(num_objects)}."
+        ) from None
+    return (0, None) if high is None else (low, high)
 
 
 def _check_params(params: CopyPasteParams, counts: list[int]) -> None:

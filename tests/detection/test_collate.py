@@ -299,6 +299,8 @@ def test_replayed_params_must_fit_the_batch() -> None:
         ({"num_objects": 0}, ValueError, "`num_objects` must be 'subset', 'all'"),
         ({"num_objects": (3, 1)}, ValueError, "`num_objects` must be"),
         ({"num_objects": "some"}, ValueError, "`num_objects` must be"),
+        ({"num_objects": 2.5}, TypeError, r"`num_objects` must be .* but got 2\.5\."),
+        ({"num_objects": None}, TypeError, r"`num_objects` must be .* but got None\."),
         ({"p": 1.5}, ValueError, "`p` must be a float in"),
         ({"p": "1"}, TypeError, "`p` must be a float in"),
         ({"blend": "soft"}, ValueError, "`blend` must be one of"),
