@@ -12,22 +12,10 @@ import torch.nn.functional as F
 from shiftaug.inpaint import available_inpainters, get_inpainter
 from shiftaug.inpaint.learned import (
     DEFAULT_MODEL,
-    FillNet,
     LearnedInpainter,
-    NetConfig,
     load_inpainter,
     load_inpainter_config,
-    save_inpainter,
 )
-
-
-@pytest.fixture(scope="module")
-def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small generator whose refinement is not zero, so the network really acts."""
-    torch.manual_seed(0)
-    net = FillNet(NetConfig(width=4, blocks=1))
-    torch.nn.init.normal_(net.head.weight, std=0.05)
-    return save_inpainter(net, tmp_path_factory.mktemp("m") / "net.safetensors")
 
 
 def _case(n: int = 3, h: int = 24, w: int = 28, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -13,7 +13,6 @@ import torch
 from shiftaug import RandomRelocate
 from shiftaug.functional import translate_image
 from shiftaug.inpaint import get_inpainter
-from shiftaug.inpaint.learned import FillNet, NetConfig, save_inpainter
 
 A = pytest.importorskip("albumentations")
 v2 = pytest.importorskip("torchvision.transforms.v2")
@@ -21,14 +20,6 @@ tv_tensors = pytest.importorskip("torchvision.tv_tensors")
 
 from shiftaug.adapters import placement_albumentations as pa  # noqa: E402
 from shiftaug.adapters import placement_torchvision as pt  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    net = FillNet(NetConfig(width=4, blocks=1))
-    torch.nn.init.normal_(net.head.weight, std=0.05)
-    return save_inpainter(net, tmp_path_factory.mktemp("m") / "net.safetensors")
 
 
 def _scene(batch: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
